@@ -1,0 +1,5 @@
+"""``python -m kaokore`` runs the CLI."""
+
+from kaokore.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""What every command shares: the global state, opening the database, async entry, output.
+
+Options that several commands take are defined once here as ``Annotated`` aliases, so the
+flag, its environment variable and its help text are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from kaokore.config import DB_ENV, HOME_ENV, Settings
+from kaokore.db import Database, open_database
+
+__all__ = [
+    "AppState",
+    "DbOption",
+    "FormatOption",
+    "HomeOption",
+    "console",
+    "err_console",
+    "open_db",
+    "run_sync",
+    "settings_of",
+]
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar=DB_ENV,
+        help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/name "
+        "[default: kaokore.db in the home folder].",
+        show_default=False,
+    ),
+]
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar=HOME_ENV,
+        help="Folder for the default SQLite database, the blob store of crops, caches and "
+        "releases [default: ./kaokore-data].",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option("--format", "-f", help="Output format: table, csv or json."),
+]
+
+
+@dataclass
+class AppState:
+    """What the root callback learned from the global options."""
+
+    settings: Settings
+    debug: bool = False
+    databases: list[Database] = field(default_factory=list)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings chosen by the global options (or the environment)."""
+    state = ctx.find_root().obj
+    if isinstance(state, AppState):
+        return state.settings
+    return Settings.from_env()
+
+
+def open_db(ctx: typer.Context, *, upgrade: bool = False) -> Database:
+    """Open the configured database (checked at head), closed when the command ends."""
+    database = open_database(settings_of(ctx), upgrade=upgrade)
+    ctx.call_on_close(database.close)
+    return database
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run the async core from a sync command, on a fresh event loop."""
+    return asyncio.run(coroutine)

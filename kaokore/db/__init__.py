@@ -1,0 +1,37 @@
+"""Storage: the research database (SQLAlchemy models, sessions, migrations) and the blob store."""
+
+from kaokore.db.blobs import BlobStore
+from kaokore.db.models import (
+    Annotation,
+    Base,
+    Blob,
+    Canvas,
+    Document,
+    Face,
+    ImageService,
+    Release,
+    ReleaseMember,
+    Source,
+    Work,
+    utcnow,
+)
+from kaokore.db.session import Database, make_engine, open_database
+
+__all__ = [
+    "Annotation",
+    "Base",
+    "Blob",
+    "BlobStore",
+    "Canvas",
+    "Database",
+    "Document",
+    "Face",
+    "ImageService",
+    "Release",
+    "ReleaseMember",
+    "Source",
+    "Work",
+    "make_engine",
+    "open_database",
+    "utcnow",
+]

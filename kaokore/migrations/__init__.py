@@ -1,0 +1,1 @@
+"""Alembic migration scripts of the kaokore database (run by ``kaokore db upgrade``)."""

@@ -1,0 +1,117 @@
+"""Fixtures shared by the whole suite.
+
+``shared_dir`` points at ``../shared`` beside the checkout (real fixtures and the official
+KaoKore files). Tests that need it skip with a reason naming the missing path, so the suite
+still passes on a machine without it, and never passes silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from kaokore.db import Database
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("KAOKORE_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Return a path under ``../shared``, or skip the calling test if it is absent."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared data folder beside the checkout), which is absent")
+    return path
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The ``../shared`` folder; skips the test when it does not exist."""
+    return shared_path()
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """Real public IIIF and Curation Platform documents in ``../shared/fixtures``."""
+    return shared_path("fixtures")
+
+
+@pytest.fixture
+def official_dir() -> Path:
+    """The official KaoKore files of versions 1.0 to 1.3."""
+    return shared_path("data", "kaokore", "official")
+
+
+@pytest.fixture
+def kaokore_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh ``KAOKORE_HOME`` with no ``KAOKORE_DB`` set, so commands use its SQLite file."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("KAOKORE_HOME", str(home))
+    monkeypatch.delenv("KAOKORE_DB", raising=False)
+    yield home
+
+
+PG_ENV = "KAOKORE_TEST_PG"
+
+
+def _fresh_pg_database(admin_url: str) -> tuple[str, str]:
+    """Create an empty PostgreSQL database for one test; return its URL and name."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"kaokore_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL, on SQLite and (when ``KAOKORE_TEST_PG`` is set) PostgreSQL.
+
+    Tests that take this fixture run once per backend, so the same suite covers both.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kaokore.db'}"
+        return
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}=postgresql+psycopg://... (CI sets it)")
+    url, name = _fresh_pg_database(admin_url)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(admin_url, name)
+
+
+@pytest.fixture
+def database(database_url: str, tmp_path: Path) -> Iterator["Database"]:
+    """An open database at head, on each backend, with its home folder in ``tmp_path``."""
+    from kaokore.config import Settings
+    from kaokore.db import open_database
+
+    db = open_database(Settings(home=tmp_path / "home", db_url=database_url))
+    try:
+        yield db
+    finally:
+        db.close()
