@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
 
 from kaokore import __version__
 from kaokore.commands import db as db_commands
+from kaokore.commands import ingest as ingest_commands
 from kaokore.commands.common import AppState, DbOption, HomeOption
 from kaokore.config import Settings
 from kaokore.errors import KaokoreError
@@ -111,6 +112,7 @@ def root(
 
 # command groups: one line each; a module imports heavy packages (torch) inside its commands.
 app.add_typer(db_commands.app, name="db")
+app.command("ingest")(ingest_commands.ingest)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,174 @@
+"""``kaokore ingest``: harvest feeds, curations and official files into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kaokore.commands.common import console, err_console, open_db, run_sync
+from kaokore.errors import UsageError
+from kaokore.ingest.client import ClientSettings
+from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
+from kaokore.ingest.report import OUTCOMES, STAGES, HarvestReport, Stage
+
+__all__ = ["ingest", "print_report"]
+
+
+class RichProgress:
+    """One progress bar per stage: documents, faces, crops."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks = {stage: progress.add_task(stage, total=None) for stage in STAGES}
+
+    def total(self, stage: Stage, n: int) -> None:
+        task = self.progress.tasks[self.tasks[stage]]
+        self.progress.update(self.tasks[stage], total=(task.total or 0) + n)
+
+    def advance(self, stage: Stage, n: int = 1) -> None:
+        self.progress.advance(self.tasks[stage], n)
+
+
+def print_report(report: HarvestReport, *, title: str = "ingest") -> None:
+    """The closing summary: counts per stage and outcome, then every failure with its reason."""
+    table = Table(title=title)
+    table.add_column("stage")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    for stage in STAGES:
+        table.add_row(stage, *(str(report.counts[stage][o]) for o in OUTCOMES))
+    table.caption = (
+        f"{report.requests} requests ({report.conditional_requests} conditional), "
+        f"{report.bytes_received / 1e6:.1f} MB received"
+    )
+    console.print(table)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning[/]: {warning}", highlight=False)
+    for failure in report.failures:
+        err_console.print(
+            f"[red]failed[/] {failure.stage}: {failure.url}: {failure.reason}", highlight=False
+        )
+
+
+def ingest(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Change feed URLs, curation URLs (told apart by content) or files listing "
+            "such URLs one per line. None: every source the database knows.",
+            show_default=False,
+        ),
+    ] = None,
+    official: Annotated[
+        Path | None,
+        typer.Option(
+            "--official",
+            help="Import an official KaoKore folder (urls.txt, original_tags.txt, labels.csv).",
+            exists=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fetch and parse, store nothing.")
+    ] = False,
+    no_images: Annotated[
+        bool, typer.Option("--no-images", help="Store faces and labels, fetch no crops.")
+    ] = False,
+    max_faces: Annotated[
+        int | None,
+        typer.Option(
+            "--max-faces", min=1, help="Store and crop at most N new faces (to try it out)."
+        ),
+    ] = None,
+    host_concurrency: Annotated[
+        int, typer.Option("--host-concurrency", min=1, help="Requests in flight per host.")
+    ] = ClientSettings().host_concurrency,
+    host_rate: Annotated[
+        float,
+        typer.Option(
+            "--host-rate", min=0.0, help="Requests started per second per host (0: unlimited)."
+        ),
+    ] = ClientSettings().host_rate,
+    retries: Annotated[
+        int, typer.Option("--retries", min=1, help="Attempts per request.")
+    ] = ClientSettings().retries,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds before a request times out.")
+    ] = ClientSettings().timeout,
+) -> None:
+    """Harvest faces, expert labels and crops into the database, incrementally.
+
+    A second run with nothing changed upstream makes only conditional requests and fetches
+    no image bytes. Exit code 0 when everything was stored, 1 when some documents or crops
+    failed after all retries (they are recorded and retried by the next run), 2 for a
+    usage error.
+
+    Examples:
+
+    ```
+    kaokore ingest                                  # every known source (CODH's feed on a new database)
+    kaokore ingest http://127.0.0.1:8000/api/face/as/collection.json
+    kaokore ingest sources.txt --no-images --max-faces 50
+    kaokore ingest --official ../kaokore/v1.3       # the official files, then their crops
+    ```
+    """
+    if official is not None and sources:
+        raise UsageError("--official imports a folder; give no SOURCE with it")
+    if official is not None and dry_run:
+        raise UsageError("--dry-run cannot be used with --official")
+    database = open_db(ctx)
+    settings = ClientSettings(
+        host_concurrency=host_concurrency, host_rate=host_rate, retries=retries, timeout=timeout
+    )
+    options = HarvestOptions(dry_run=dry_run, images=not no_images, max_faces=max_faces)
+    with Progress(
+        TextColumn("{task.description:>9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        sink = RichProgress(bar)
+        if official is not None:
+            report = _import_official(database, official)
+            if options.images:
+                report.merge(
+                    run_sync(
+                        fetch_crops_only(
+                            database, client_settings=settings, options=options, progress=sink
+                        )
+                    )
+                )
+        else:
+            report = run_sync(
+                harvest(
+                    database,
+                    sources or [],
+                    client_settings=settings,
+                    options=options,
+                    progress=sink,
+                )
+            )
+    print_report(report, title="ingest (dry run: nothing stored)" if dry_run else "ingest")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _import_official(database: object, folder: Path) -> HarvestReport:
+    from kaokore.ingest.official import import_official
+
+    if not folder.is_dir():
+        raise UsageError(f"--official {folder}: no such folder")
+    outcome = import_official(database, folder)  # type: ignore[arg-type]
+    report = HarvestReport()
+    report.count("faces", "new", getattr(outcome, "new_faces", 0))
+    report.count("faces", "unchanged", getattr(outcome, "matched_faces", 0))
+    report.warnings.extend(str(w) for w in getattr(outcome, "warnings", ()))
+    for problem in getattr(outcome, "errors", ()):
+        report.warnings.append(str(problem))
+    return report

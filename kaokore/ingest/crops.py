@@ -1,0 +1,279 @@
+"""The crop stage: cut each pending face out of its image service into the blob store.
+
+Why the checks: upstream servers answer with HTML error pages, truncated JPEGs and, in the
+worst case, images built to exhaust memory. A crop is stored only after every fetched piece
+decodes within a pixel budget at about the size that was asked for; a failure is recorded
+on the face with its reason and retried by the next ingest, and a good crop stored earlier
+is never replaced by a bad one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
+from kaokore.db import BlobStore, Database
+from kaokore.db.models import Blob, Face, ImageService, utcnow
+from kaokore.errors import DocumentError, FetchError
+from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
+from kaokore.ingest.documents import DocumentFetcher
+from kaokore.ingest.geometry import execute_plan, plan_crop
+from kaokore.ingest.imageservice import parse_info
+from kaokore.ingest.records import ImageServiceInfo, Region, TileRequest
+from kaokore.ingest.report import HarvestReport
+from kaokore.ingest.store import store_service_info
+
+__all__ = ["CROP_SIZE", "decode_image", "fetch_crops"]
+
+#: Side of the stored crops in pixels: the size of KaoKore's images.
+CROP_SIZE = 256
+#: JPEG quality of stored crops; fixed so that the same pieces give the same bytes.
+CROP_QUALITY = 95
+#: How far (in pixels) a server's answer may differ from the size asked for.
+SIZE_TOLERANCE = 2
+
+
+def decode_image(
+    data: bytes, *, url: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> Image.Image:
+    """Decode ``data`` fully, refusing decompression bombs and non-images.
+
+    A non-image is transient (an HTML error page may be replaced by the image on a retry);
+    a bomb is permanent.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                if width * height > max_pixels:
+                    raise FetchError(
+                        f"image of {width}x{height} pixels is above the {max_pixels}-pixel limit "
+                        "(decompression bomb?)",
+                        url=url,
+                    )
+                probe.load()
+                return probe.convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise FetchError(f"decompression bomb refused: {exc}", url=url) from exc
+    except UnidentifiedImageError as exc:
+        raise TransientFetchError(f"not an image ({data[:40]!r}...)", url=url) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise TransientFetchError(f"image does not decode: {exc}", url=url) from exc
+
+
+def _image_validator(request: TileRequest) -> Callable[[FetchResult], None]:
+    def validate(result: FetchResult) -> None:
+        assert result.body is not None
+        image = decode_image(result.body, url=request.url)
+        if (
+            abs(image.width - request.width) > SIZE_TOLERANCE
+            or abs(image.height - request.height) > SIZE_TOLERANCE
+        ):
+            raise FetchError(
+                f"image is {image.width}x{image.height}, expected {request.width}x{request.height}",
+                url=request.url,
+            )
+
+    return validate
+
+
+@dataclass(frozen=True)
+class _Job:
+    face_id: int
+    face_key: str
+    square: Region
+    service_id: int
+
+
+async def fetch_crops(
+    database: Database,
+    client: PoliteClient,
+    blobs: BlobStore,
+    report: HarvestReport,
+    *,
+    documents: DocumentFetcher,
+    face_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+    crop_size: int = CROP_SIZE,
+    concurrency: int = 16,
+    advance: Callable[[int], None] | None = None,
+    set_total: Callable[[int], None] | None = None,
+) -> None:
+    """Fetch crops for faces still pending or failed (all, or those in ``face_ids``)."""
+    jobs_by_service = _pending_jobs(database, face_ids, limit)
+    total = sum(len(jobs) for jobs in jobs_by_service.values())
+    if set_total is not None:
+        set_total(total)
+    if not total:
+        return
+    infos = await _service_infos(database, client, documents, report, list(jobs_by_service))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(job: _Job) -> None:
+        async with gate:
+            info = infos.get(job.service_id)
+            if isinstance(info, str):
+                _record_failure(database, job, info)
+                report.fail("crops", job.face_key, info)
+            else:
+                await _fetch_one(database, client, blobs, report, job, info, crop_size)
+            if advance is not None:
+                advance(1)
+
+    await asyncio.gather(*(run(job) for jobs in jobs_by_service.values() for job in jobs))
+
+
+def _pending_jobs(
+    database: Database, face_ids: Sequence[int] | None, limit: int | None
+) -> dict[int, list[_Job]]:
+    query = (
+        select(
+            Face.id,
+            Face.key,
+            Face.square_x,
+            Face.square_y,
+            Face.square_w,
+            Face.square_h,
+            Face.image_service_id,
+        )
+        .where(
+            Face.deleted.is_(False), Face.crop_status != "ok", Face.image_service_id.is_not(None)
+        )
+        .order_by(Face.id)
+    )
+    if face_ids is not None:
+        query = query.where(Face.id.in_(list(face_ids)))
+    if limit is not None:
+        query = query.limit(limit)
+    jobs: dict[int, list[_Job]] = defaultdict(list)
+    with database.session() as session:
+        for face_id, key, x, y, w, h, service_id in session.execute(query):
+            jobs[service_id].append(_Job(face_id, key, Region(x=x, y=y, w=w, h=h), service_id))
+    return jobs
+
+
+async def _service_infos(
+    database: Database,
+    client: PoliteClient,
+    documents: DocumentFetcher,
+    report: HarvestReport,
+    service_ids: list[int],
+) -> dict[int, ImageServiceInfo | str]:
+    """The parsed info.json of each service (conditionally fetched), or why it failed."""
+    with database.session() as session:
+        services = {
+            row.id: row.base_url
+            for row in session.scalars(select(ImageService).where(ImageService.id.in_(service_ids)))
+        }
+
+    async def one(service_id: int, base_url: str) -> tuple[int, ImageServiceInfo | str]:
+        url = f"{base_url}/info.json"
+        try:
+            fetched = await documents.fetch_json(url, kind="info")
+            info = parse_info(fetched.data, url)
+        except (FetchError, DocumentError) as exc:
+            reason = f"image service info {url}: {exc}"
+            documents.record_failure(url, "info", exc)
+            return service_id, reason
+        with database.session() as session:
+            document = documents.commit_document(session, fetched)
+            store_service_info(session, info, document)
+        report.count("documents", "unchanged" if not fetched.changed else "new")
+        return service_id, info
+
+    pairs = await asyncio.gather(*(one(sid, url) for sid, url in services.items()))
+    return dict(pairs)
+
+
+async def _fetch_one(
+    database: Database,
+    client: PoliteClient,
+    blobs: BlobStore,
+    report: HarvestReport,
+    job: _Job,
+    info: ImageServiceInfo,
+    crop_size: int,
+) -> None:
+    try:
+        plan = plan_crop(info, job.square, target=crop_size)
+    except ValueError as exc:
+        reason = f"no crop possible for square {job.square}: {exc}"
+        _record_failure(database, job, reason)
+        report.fail("crops", job.face_key, reason)
+        return
+    pieces: list[Image.Image] = []
+    try:
+        for request in plan.requests:
+            result = await client.fetch(
+                request.url, accept="image/jpeg,image/*", validate=_image_validator(request)
+            )
+            assert result.body is not None
+            pieces.append(decode_image(result.body, url=request.url))
+        crop = execute_plan(plan, pieces)
+    except FetchError as exc:
+        _record_failure(database, job, str(exc))
+        report.fail("crops", plan.requests[0].url if plan.requests else job.face_key, str(exc))
+        return
+    buffer = io.BytesIO()
+    crop.save(buffer, format="JPEG", quality=CROP_QUALITY, subsampling=0, optimize=False)
+    data = buffer.getvalue()
+    sha256, relative = await asyncio.to_thread(blobs.put, data, ".jpg")
+    _record_crop(
+        database, job, sha256, relative, data, crop.size, " ".join(r.url for r in plan.requests)
+    )
+    report.count("crops", "new")
+
+
+def _record_crop(
+    database: Database,
+    job: _Job,
+    sha256: str,
+    relative: str,
+    data: bytes,
+    size: tuple[int, int],
+    request_url: str,
+) -> None:
+    """Point the face at its stored crop; the blob row is shared by identical crops."""
+    for _attempt in range(3):
+        try:
+            with database.session() as session:
+                if session.get(Blob, sha256) is None:
+                    session.add(
+                        Blob(
+                            sha256=sha256,
+                            path=relative,
+                            media_type="image/jpeg",
+                            width=size[0],
+                            height=size[1],
+                            bytes=len(data),
+                            request_url=request_url,
+                            created_at=utcnow(),
+                        )
+                    )
+                    session.flush()
+                face = session.get(Face, job.face_id)
+                if face is not None:
+                    face.blob_sha256 = sha256
+                    face.crop_status = "ok"
+                    face.crop_error = None
+            return
+        except IntegrityError:  # another ingest stored the same blob at the same moment
+            continue
+
+
+def _record_failure(database: Database, job: _Job, reason: str) -> None:
+    with database.session() as session:
+        face = session.get(Face, job.face_id)
+        if face is not None and face.crop_status != "ok":
+            face.crop_status = "failed"
+            face.crop_error = reason

@@ -1,0 +1,482 @@
+"""The harvester: from sources (feeds, curations, URL lists) to faces, labels and crops.
+
+Why this order of work: a curation is stored in one transaction together with the document
+validators that say it was processed, so a crash at any moment leaves either the old state
+or the new one, never half. The feed cursor moves only after every activity it covers has
+been stored or recorded as failed (failed documents are retried by the next run whatever
+the feed says), and crops come last, each written to the blob store before the face points
+at it. Running again after a kill therefore converges on the uninterrupted result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kaokore.config import DEFAULT_FEED_URL
+from kaokore.db import BlobStore, Database
+from kaokore.db.models import Document, Source, utcnow
+from kaokore.errors import DocumentError, FetchError, UsageError
+from kaokore.ingest.client import ClientSettings, PoliteClient, make_client
+from kaokore.ingest.crops import CROP_SIZE, fetch_crops
+from kaokore.ingest.curation import document_kind, parse_curation
+from kaokore.ingest.documents import DocumentFetcher, FetchedDocument
+from kaokore.ingest.feed import newest_per_object, next_page, parse_feed_page, walk_start
+from kaokore.ingest.imageservice import parse_info
+from kaokore.ingest.manifest import find_canvas, parse_manifest
+from kaokore.ingest.records import Curation, ImageServiceInfo, Manifest
+from kaokore.ingest.report import HarvestReport, Stage
+from kaokore.ingest.store import retract_document, store_curation
+
+__all__ = ["HarvestOptions", "ProgressSink", "fetch_crops_only", "harvest", "resolve_sources"]
+
+#: Most pages a feed walk follows in one run (a guard against a ``prev`` loop).
+MAX_FEED_PAGES = 10_000
+
+
+class ProgressSink(Protocol):
+    """Where the harvester reports progress (the CLI passes a rich display)."""
+
+    def total(self, stage: Stage, n: int) -> None: ...
+
+    def advance(self, stage: Stage, n: int = 1) -> None: ...
+
+
+class _NoProgress:
+    def total(self, stage: Stage, n: int) -> None:
+        pass
+
+    def advance(self, stage: Stage, n: int = 1) -> None:
+        pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestOptions:
+    """What one ingest run does beyond the defaults."""
+
+    dry_run: bool = False
+    images: bool = True
+    max_faces: int | None = None
+    crop_size: int = CROP_SIZE
+    #: Curations processed at once (each also bounded by the per-host limits).
+    document_concurrency: int = 8
+    crop_concurrency: int = 16
+
+
+def resolve_sources(database: Database, given: Sequence[str]) -> list[str]:
+    """The source URLs of a run: those given (list files expanded), else the known ones.
+
+    On a new database with no source, CODH's face collection feed.
+    """
+    if not given:
+        with database.session() as session:
+            known = session.scalars(
+                select(Source.url)
+                .where(Source.enabled.is_(True), Source.kind != "official")
+                .order_by(Source.id)
+            ).all()
+        return list(known) or [DEFAULT_FEED_URL]
+    urls: list[str] = []
+    for item in given:
+        if item.startswith(("http://", "https://")):
+            urls.append(item)
+            continue
+        path = Path(item)
+        if not path.is_file():
+            raise UsageError(f"{item} is neither an http(s) URL nor a file listing URLs")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not line.startswith(("http://", "https://")):
+                raise UsageError(f"{path}:{number}: {line!r} is not an http(s) URL")
+            urls.append(line)
+    return urls
+
+
+class _Harvest:
+    """The state of one run: database, client, fetcher, report and the face budget."""
+
+    def __init__(
+        self,
+        database: Database,
+        client: PoliteClient,
+        options: HarvestOptions,
+        progress: ProgressSink,
+    ) -> None:
+        self.database = database
+        self.client = client
+        self.options = options
+        self.progress = progress
+        self.documents = DocumentFetcher(database, client)
+        self.report = HarvestReport()
+        self.face_budget = options.max_faces
+        self.run_cache: dict[str, FetchedDocument] = {}
+        self.curation_gate = asyncio.Semaphore(options.document_concurrency)
+
+    async def fetch(self, url: str, kind: str) -> FetchedDocument:
+        """Fetch a document once per run; later asks in the same run reuse the answer."""
+        cached = self.run_cache.get(url)
+        if cached is not None:
+            return cached
+        fetched = await self.documents.fetch_json(url, kind=kind)
+        self.run_cache[url] = fetched
+        self.progress.advance("documents")
+        return fetched
+
+    def failed(self, url: str, kind: str, error: Exception) -> None:
+        if not self.options.dry_run:
+            self.documents.record_failure(url, kind, error)
+        self.report.fail("documents", url, str(error))
+        self.progress.advance("documents")
+
+    # -- sources -------------------------------------------------------------------------
+
+    async def source(self, url: str) -> None:
+        try:
+            fetched = await self.fetch(url, "source")
+        except (FetchError, DocumentError) as exc:
+            if isinstance(exc, FetchError) and exc.status in (404, 410):
+                await self.curation_gone(url)
+                return
+            self.failed(url, "source", exc)
+            return
+        kind = document_kind(fetched.data)
+        if kind not in ("feed", "curation"):
+            self.failed(
+                url,
+                "source",
+                DocumentError("neither a change feed nor a curation", url=url, field="/type"),
+            )
+            return
+        fetched = replace(fetched, kind=kind)
+        self.run_cache[url] = fetched
+        source_id = self.remember_source(url, kind)
+        if kind == "feed":
+            await self.feed(url, fetched, source_id)
+        else:
+            await self.curation(url, fetched)
+
+    def remember_source(self, url: str, kind: str) -> int | None:
+        if self.options.dry_run:
+            return None
+        with self.database.session() as session:
+            row = session.scalars(select(Source).where(Source.url == url)).one_or_none()
+            if row is None:
+                row = Source(url=url, kind=kind)
+                session.add(row)
+                session.flush()
+            row.kind = kind
+            return row.id
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    async def feed(self, url: str, fetched: FetchedDocument, source_id: int | None) -> None:
+        with self.database.session() as session:
+            source = session.get(Source, source_id) if source_id is not None else None
+            cursor = (
+                dt.datetime.fromisoformat(source.cursor)
+                if source is not None and source.cursor
+                else None
+            )
+        try:
+            page = parse_feed_page(fetched.data, url)
+            pages = [page]
+            next_url: str | None = walk_start(page)
+            if next_url == url:
+                next_url = next_page(page, cursor)
+            elif page.kind == "collection":
+                pages = []
+            seen = {url}
+            while next_url is not None and next_url not in seen and len(seen) < MAX_FEED_PAGES:
+                seen.add(next_url)
+                page_doc = await self.fetch(next_url, "feed_page")
+                page = parse_feed_page(page_doc.data, next_url)
+                pages.append(page)
+                next_url = next_page(page, cursor)
+        except (FetchError, DocumentError) as exc:
+            self.failed(exc.url or url, "feed_page", exc)
+            return
+        activities = [activity for page in pages for activity in page.activities]
+        effects = newest_per_object(activities, cursor)
+        for page_url in [url, *seen]:
+            page_doc = self.run_cache.get(page_url)
+            if page_doc is not None:
+                self.report.count("documents", "updated" if page_doc.changed else "unchanged")
+        retry = self.failed_curations(source_id)
+        deletes = [obj for obj, act in effects.items() if act.type in ("Delete", "Remove")]
+        updates = [obj for obj, act in effects.items() if act.type not in ("Delete", "Remove")]
+        for obj in deletes:
+            await self.curation_gone(obj)
+        targets = list(dict.fromkeys([*updates, *retry]))
+        self.progress.total("documents", len(targets))
+        await asyncio.gather(*(self.curation_url(obj, source_id) for obj in targets))
+        newest = max((a.end_time for a in activities), default=None)
+        if self.options.dry_run or source_id is None:
+            return
+        with self.database.session() as session:
+            # The feed's own documents are remembered only now, with the cursor, so that a
+            # crash before this point walks the same pages again next time.
+            for page_url in [url, *seen]:
+                page_doc = self.run_cache.get(page_url)
+                if page_doc is not None and page_doc.changed:
+                    self.documents.commit_document(session, page_doc)
+            source = session.get(Source, source_id)
+            assert source is not None
+            if newest is not None and (cursor is None or newest > cursor):
+                source.cursor = newest.isoformat()
+            source.last_synced_at = utcnow()
+
+    def failed_curations(self, source_id: int | None) -> list[str]:
+        """Curations whose last attempt failed: retried whatever the feed says."""
+        with self.database.session() as session:
+            query = select(Document.url).where(
+                Document.kind == "curation", Document.status == "failed"
+            )
+            if source_id is not None:
+                query = query.where(Document.source_id == source_id)
+            return list(session.scalars(query))
+
+    # -- curations -----------------------------------------------------------------------
+
+    async def curation_url(self, url: str, source_id: int | None) -> None:
+        async with self.curation_gate:
+            self.documents.source_id = source_id
+            try:
+                fetched = await self.fetch(url, "curation")
+            except (FetchError, DocumentError) as exc:
+                if isinstance(exc, FetchError) and exc.status in (404, 410):
+                    await self.curation_gone(url)
+                    return
+                self.failed(url, "curation", exc)
+                return
+            await self.curation(url, fetched)
+
+    async def curation_gone(self, url: str) -> None:
+        """A curation deleted upstream: its faces lose its labels (history kept)."""
+        if self.options.dry_run:
+            return
+        with self.database.session() as session:
+            document = session.scalars(select(Document).where(Document.url == url)).one_or_none()
+            if document is None or document.status == "deleted":
+                return
+            deleted = retract_document(session, document, utcnow())
+        self.report.count("documents", "deleted")
+        self.report.count("faces", "deleted", deleted)
+
+    async def curation(self, url: str, fetched: FetchedDocument) -> None:
+        if not fetched.changed:
+            self.report.count("documents", "unchanged")
+            return
+        try:
+            curation = parse_curation(fetched.data, url)
+        except DocumentError as exc:
+            self.failed(url, "curation", exc)
+            return
+        manifests, infos, problems = await self.manifests_of(curation)
+        if self.face_budget is not None and self.face_budget <= 0:
+            return
+        await self.store(url, fetched, curation, manifests, infos, problems)
+
+    async def manifests_of(
+        self, curation: Curation
+    ) -> tuple[dict[str, Manifest], dict[str, ImageServiceInfo], list[str]]:
+        manifests: dict[str, Manifest] = {}
+        infos: dict[str, ImageServiceInfo] = {}
+        problems: list[str] = []
+        for manifest_url in dict.fromkeys(s.manifest_url for s in curation.selections):
+            try:
+                fetched = await self.fetch(manifest_url, "manifest")
+                manifest = parse_manifest(fetched.data, manifest_url)
+            except (FetchError, DocumentError) as exc:
+                self.failed(manifest_url, "manifest", exc)
+                problems.append(f"manifest {manifest_url}: {exc}")
+                continue
+            self.commit_plain(fetched)
+            manifests[manifest_url] = manifest
+        for service_url in self.services_needing_info(curation, manifests):
+            info_url = f"{service_url}/info.json"
+            try:
+                fetched = await self.fetch(info_url, "info")
+                infos[service_url] = parse_info(fetched.data, info_url)
+            except (FetchError, DocumentError) as exc:
+                self.failed(info_url, "info", exc)
+                problems.append(f"image service {info_url}: {exc}")
+                continue
+            self.commit_plain(fetched)
+        return manifests, infos, problems
+
+    @staticmethod
+    def services_needing_info(curation: Curation, manifests: dict[str, Manifest]) -> list[str]:
+        """Services whose image size the manifest does not state: info.json tells."""
+        wanted: dict[str, None] = {}
+        for selection in curation.selections:
+            manifest = manifests.get(selection.manifest_url)
+            if manifest is None:
+                continue
+            for face in selection.faces:
+                canvas = find_canvas(manifest, face.canvas_uri)
+                if canvas is None or canvas.service is None:
+                    continue
+                if not (canvas.image_width and canvas.image_height):
+                    wanted[canvas.service.base_url] = None
+        return list(wanted)
+
+    def commit_plain(self, fetched: FetchedDocument) -> None:
+        """Store a manifest or info.json body and validators as soon as it parsed."""
+        if self.options.dry_run or not fetched.changed:
+            return
+        with self.database.session() as session:
+            self.documents.commit_document(session, fetched)
+
+    async def store(
+        self,
+        url: str,
+        fetched: FetchedDocument,
+        curation: Curation,
+        manifests: dict[str, Manifest],
+        infos: dict[str, ImageServiceInfo],
+        problems: list[str],
+    ) -> None:
+        for attempt in range(3):
+            session = self.database.new_session()
+            try:
+                session.begin()
+                known = session.scalars(select(Document).where(Document.url == url)).one_or_none()
+                was_new = known is None or known.content_sha256 is None
+                document = self.documents.document_row(session, url, "curation")
+                outcome = store_curation(
+                    session,
+                    curation=curation,
+                    document=document,
+                    manifests=manifests,
+                    infos=infos,
+                    now=utcnow(),
+                    max_faces=self.face_budget,
+                )
+                truncated = (
+                    self.face_budget is not None and len(outcome.face_ids) >= self.face_budget
+                )
+                if problems:
+                    document.status = "failed"
+                    document.error = "; ".join(problems)
+                elif not truncated:
+                    self.documents.commit_document(session, fetched)
+                    if outcome.skipped:
+                        document.error = "; ".join(f"{m}: {why}" for m, why in outcome.skipped)
+                if self.options.dry_run:
+                    session.rollback()
+                else:
+                    session.commit()
+                break
+            except IntegrityError:
+                # Another ingest (PostgreSQL) stored the same rows first: read them and retry.
+                session.rollback()
+                if attempt == 2:
+                    raise
+            finally:
+                session.close()
+        if self.face_budget is not None:
+            self.face_budget -= len(outcome.face_ids)
+        self.report.count("documents", "failed" if problems else ("new" if was_new else "updated"))
+        for member, why in outcome.skipped:
+            self.report.fail("faces", member, why)
+        self.report.count("faces", "new", outcome.new)
+        self.report.count("faces", "updated", outcome.updated)
+        self.report.count("faces", "unchanged", outcome.unchanged)
+        self.report.count("faces", "deleted", outcome.deleted)
+        self.progress.advance("faces", len(outcome.face_ids))
+
+
+async def harvest(
+    database: Database,
+    sources: Sequence[str] = (),
+    *,
+    client_settings: ClientSettings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    options: HarvestOptions | None = None,
+    progress: ProgressSink | None = None,
+) -> HarvestReport:
+    """Harvest ``sources`` (or every known source) into ``database``; see the module doc."""
+    options = options or HarvestOptions()
+    progress = progress or _NoProgress()
+    urls = resolve_sources(database, sources)
+    async with make_client(client_settings, transport=transport) as client:
+        run = _Harvest(database, client, options, progress)
+        for url in urls:
+            await run.source(url)
+        if options.images and not options.dry_run:
+            await fetch_pending_crops(
+                database,
+                client,
+                run.report,
+                documents=run.documents,
+                options=options,
+                progress=progress,
+            )
+        run.report.requests = client.requests_made
+        run.report.conditional_requests = client.conditional_requests
+        run.report.bytes_received = client.bytes_received
+    return run.report
+
+
+async def fetch_pending_crops(
+    database: Database,
+    client: PoliteClient,
+    report: HarvestReport,
+    *,
+    documents: DocumentFetcher,
+    options: HarvestOptions,
+    progress: ProgressSink,
+) -> None:
+    """Fetch every pending (or previously failed) crop, up to ``options.max_faces``."""
+    blobs = BlobStore(database.settings.blob_dir)
+    if blobs.root.exists():
+        await asyncio.to_thread(blobs.remove_temporaries)
+    await fetch_crops(
+        database,
+        client,
+        blobs,
+        report,
+        documents=documents,
+        limit=options.max_faces,
+        crop_size=options.crop_size,
+        concurrency=options.crop_concurrency,
+        advance=lambda n: progress.advance("crops", n),
+        set_total=lambda n: progress.total("crops", n),
+    )
+
+
+async def fetch_crops_only(
+    database: Database,
+    *,
+    client_settings: ClientSettings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    options: HarvestOptions | None = None,
+    progress: ProgressSink | None = None,
+) -> HarvestReport:
+    """The crop stage alone (after an official import, say)."""
+    options = options or HarvestOptions()
+    progress = progress or _NoProgress()
+    report = HarvestReport()
+    async with make_client(client_settings, transport=transport) as client:
+        await fetch_pending_crops(
+            database,
+            client,
+            report,
+            documents=DocumentFetcher(database, client),
+            options=options,
+            progress=progress,
+        )
+        report.requests = client.requests_made
+        report.conditional_requests = client.conditional_requests
+        report.bytes_received = client.bytes_received
+    return report
