@@ -235,11 +235,18 @@ class _Harvest:
                 source.cursor = newest.isoformat()
             source.last_synced_at = utcnow()
 
+    def defer(self, url: str) -> None:
+        """Leave a curation for the next run (the ``--max-faces`` budget is spent)."""
+        if self.options.dry_run:
+            return
+        with self.database.session() as session:
+            self.documents.document_row(session, url, "curation").status = "pending"
+
     def failed_curations(self, source_id: int | None) -> list[str]:
-        """Curations whose last attempt failed: retried whatever the feed says."""
+        """Curations whose last attempt failed or was cut short: retried whatever the feed says."""
         with self.database.session() as session:
             query = select(Document.url).where(
-                Document.kind == "curation", Document.status == "failed"
+                Document.kind == "curation", Document.status.in_(("failed", "pending"))
             )
             if source_id is not None:
                 query = query.where(Document.source_id == source_id)
@@ -283,6 +290,7 @@ class _Harvest:
             return
         manifests, infos, problems = await self.manifests_of(curation)
         if self.face_budget is not None and self.face_budget <= 0:
+            self.defer(url)
             return
         await self.store(url, fetched, curation, manifests, infos, problems)
 
@@ -368,7 +376,9 @@ class _Harvest:
                 if problems:
                     document.status = "failed"
                     document.error = "; ".join(problems)
-                elif not truncated:
+                elif truncated:
+                    document.status = "pending"  # --max-faces stopped it: finish next run
+                else:
                     self.documents.commit_document(session, fetched)
                     if outcome.skipped:
                         document.error = "; ".join(f"{m}: {why}" for m, why in outcome.skipped)

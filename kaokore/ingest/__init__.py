@@ -1,0 +1,1 @@
+"""Harvesting: read change feeds, curations, manifests and image services, and fetch face crops."""

@@ -1,0 +1,375 @@
+"""``cr:Curation`` documents (IIIF Curation API 1.0): the expert-annotated faces.
+
+Real curations vary more than the schema allows, and one reader accepts all of it:
+selections with ``members`` (objects with metadata) and/or ``canvases`` (strings or
+objects); ``within`` as a URL, an object (``sc:Manifest``, ``tl:Manifest``,
+``codh:Manifest``; label optional) or an array holding the manifest and the parent curation;
+metadata labels as strings or language-tagged values; values as strings, numbers, or (label
+``Annotation``) ``oa:Annotation`` objects; ``agent`` human or machine (missing is human);
+``#xywh=`` with or without ``pixel:``, 1x1 points included. Canvases named without a region
+are not faces: they are recorded per selection but never become one.
+
+Canvas ids are compared exactly after cutting the fragment (``.../page1`` is not a prefix
+match of ``.../page10``). :func:`document_kind` tells a curation from a feed or a manifest by
+content, for URLs whose role is not known in advance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from kaokore.errors import DocumentError
+from kaokore.ingest.feed import FEED_TYPES
+from kaokore.ingest.jsonld import (
+    as_dict,
+    as_list,
+    as_str,
+    context_urls,
+    join,
+    node_id,
+    node_types,
+    text_and_lang,
+)
+from kaokore.ingest.records import (
+    Agent,
+    Curation,
+    CurationFace,
+    DocumentKind,
+    LabelValue,
+    Region,
+    Selection,
+)
+
+__all__ = [
+    "CURATION_TYPES",
+    "MANIFEST_TYPES",
+    "document_kind",
+    "looks_like_curation",
+    "normalise_value",
+    "parse_curation",
+    "parse_xywh",
+    "split_member_uri",
+]
+
+#: ``@type`` values that mark a curation.
+CURATION_TYPES: Final = frozenset(
+    {"cr:Curation", "http://codh.rois.ac.jp/iiif/curation/1#Curation"}
+)
+#: ``@type`` values that mark a manifest (Presentation 2 and 3, and CODH's own prefixes).
+MANIFEST_TYPES: Final = frozenset(
+    {
+        "sc:Manifest",
+        "Manifest",
+        "tl:Manifest",
+        "codh:Manifest",
+        "http://iiif.io/api/presentation/2#Manifest",
+        "http://iiif.io/api/presentation/3#Manifest",
+    }
+)
+_KEIO_CALL_NUMBER: Final = "慶応義塾大学請求記号"
+_ANNOTATION_LABEL: Final = "Annotation"
+_NUMBER: Final = r"\d+(?:\.\d+)?"
+_XYWH: Final = re.compile(rf"^(?:pixel:)?({_NUMBER}),({_NUMBER}),({_NUMBER}),({_NUMBER})$")
+
+
+# --- the sniffer --------------------------------------------------------------------------
+
+
+def document_kind(doc: object) -> DocumentKind:
+    """Say what a decoded document is by its content: a curation, a feed, a manifest.
+
+    Used where a URL's role is not known (a feed URL or a single curation URL given on the
+    command line). IIIF Presentation 3 ``Collection`` is not mistaken for an Activity
+    Streams ``Collection``: a feed either says so in its context or uses a feed-only shape.
+    """
+    if not isinstance(doc, dict):
+        return "unknown"
+    types = set(node_types(doc))
+    if types & CURATION_TYPES or isinstance(doc.get("selections"), list):
+        return "curation"
+    if types & MANIFEST_TYPES or isinstance(doc.get("sequences"), list):
+        return "manifest"
+    if _looks_like_feed(doc, types):
+        return "feed"
+    return "unknown"
+
+
+def _looks_like_feed(doc: Mapping[str, Any], types: set[str]) -> bool:
+    local = {name.rsplit("#", 1)[-1].removeprefix("as:") for name in types}
+    if not local & FEED_TYPES.keys():
+        return False
+    if local & {"OrderedCollection", "OrderedCollectionPage"}:
+        return True
+    contexts = " ".join(context_urls(doc))
+    if "activitystreams" in contexts or "discovery" in contexts:
+        return True
+    iiif_prezi = "iiif.io/api/presentation" in contexts
+    return not iiif_prezi and any(key in doc for key in ("first", "last", "partOf"))
+
+
+def looks_like_curation(doc: object) -> bool:
+    """True when :func:`document_kind` says ``curation``."""
+    return document_kind(doc) == "curation"
+
+
+# --- the reader ---------------------------------------------------------------------------
+
+
+def parse_curation(doc: Mapping[str, Any], url: str) -> Curation:
+    """Read a curation fetched from ``url`` into its selections and faces.
+
+    Raises DocumentError naming ``url`` and the field (``/selections/0/members/3/@id``)
+    for a document that has no selections list, a member without an id, a region that is
+    not ``x,y,w,h``, or a metadata entry of an unknown shape.
+    """
+    if "selections" not in doc:
+        raise DocumentError("is not a curation: it has no selections", url=url, field="/selections")
+    selections = as_list(doc["selections"], url, "/selections")
+    label, _lang = text_and_lang(doc.get("label"), url, "/label")
+    return Curation(
+        url=url,
+        label=label,
+        selections=tuple(
+            _selection(item, url, join("/selections", index))
+            for index, item in enumerate(selections)
+        ),
+    )
+
+
+def _selection(item: object, url: str, field: str) -> Selection:
+    node = as_dict(item, url, field)
+    range_id = as_str(node.get("@id", node.get("id")), url, join(field, "@id"))
+    if "members" not in node and "canvases" not in node:
+        raise DocumentError(
+            "a selection needs members or canvases", url=url, field=join(field, "members")
+        )
+    manifest_url, manifest_label = _within(node.get("within"), url, join(field, "within"))
+    faces: list[CurationFace] = []
+    whole: list[str] = []
+    seen: set[str] = set()
+    for key in ("members", "canvases"):
+        for face, canvas in _entries(node, key, url, field):
+            if face is not None and face.member_uri not in seen:
+                seen.add(face.member_uri)
+                faces.append(face)
+            elif canvas is not None and canvas not in whole:
+                whole.append(canvas)
+    label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
+    return Selection(
+        range_id=range_id,
+        label=label,
+        manifest_url=manifest_url,
+        manifest_label=manifest_label,
+        faces=tuple(faces),
+        whole_canvases=tuple(whole),
+    )
+
+
+def _entries(
+    node: Mapping[str, Any], key: str, url: str, field: str
+) -> Iterable[tuple[CurationFace | None, str | None]]:
+    """Each member or canvas as a face, or as a whole canvas (no region)."""
+    if node.get(key) is None:
+        return
+    entries = as_list(node[key], url, join(field, key))
+    for index, entry in enumerate(entries):
+        yield _entry(entry, url, join(field, key, index))
+
+
+def _within(value: object, url: str, field: str) -> tuple[str, str | None]:
+    """The manifest a selection belongs to, and its label if the curation gives one."""
+    if isinstance(value, str):
+        return as_str(value, url, field), None
+    if isinstance(value, dict):
+        return _within_object(value, url, field)
+    if isinstance(value, list) and value:
+        index = _manifest_index(value)
+        return _within(value[index], url, join(field, index))
+    raise DocumentError(
+        "a selection needs within: the manifest URL, a manifest object or an array holding one",
+        url=url,
+        field=field,
+    )
+
+
+def _within_object(value: dict[str, Any], url: str, field: str) -> tuple[str, str | None]:
+    types = set(node_types(value))
+    if types & CURATION_TYPES:
+        raise DocumentError("within names a curation, not a manifest", url=url, field=field)
+    manifest_url = node_id(value)
+    if manifest_url is None:
+        raise DocumentError("the manifest has no @id", url=url, field=join(field, "@id"))
+    label, _lang = text_and_lang(value.get("label"), url, join(field, "label"))
+    return manifest_url, label
+
+
+def _manifest_index(values: list[Any]) -> int:
+    """Which item of a ``within`` array is the manifest (not the parent curation)."""
+    for index, item in enumerate(values):
+        if isinstance(item, dict) and set(node_types(item)) & MANIFEST_TYPES:
+            return index
+    for index, item in enumerate(values):
+        if isinstance(item, str) or (
+            isinstance(item, dict) and not set(node_types(item)) & CURATION_TYPES
+        ):
+            return index
+    return 0
+
+
+def _entry(entry: object, url: str, field: str) -> tuple[CurationFace | None, str | None]:
+    node: dict[str, Any] = {}
+    if isinstance(entry, str):
+        member_uri = as_str(entry, url, field)
+    else:
+        node = as_dict(entry, url, field)
+        member_uri = as_str(node.get("@id", node.get("id")), url, join(field, "@id"))
+    canvas_uri, region = split_member_uri(member_uri, url, join(field, "@id"))
+    if region is None:
+        return None, canvas_uri
+    label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
+    pairs = _pairs(node.get("metadata"), url, join(field, "metadata"))
+    face = CurationFace(
+        member_uri=member_uri, canvas_uri=canvas_uri, region=region, label=label, pairs=pairs
+    )
+    return face, None
+
+
+def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Region | None]:
+    """Cut ``canvas#xywh=x,y,w,h`` into the canvas URI and the region (None if no xywh)."""
+    canvas_uri, _hash, fragment = member_uri.partition("#")
+    for part in fragment.split("&"):
+        name, equals, value = part.partition("=")
+        if equals and name.strip() == "xywh":
+            return canvas_uri, parse_xywh(value, url, field)
+    return canvas_uri, None
+
+
+def parse_xywh(value: str, url: str, field: str) -> Region:
+    """A media-fragment ``xywh`` value (``pixel:`` optional) as a Region of whole pixels.
+
+    Decimal values are rounded; ``percent:``, negative or empty sizes are DocumentErrors.
+    """
+    match = _XYWH.match(value.strip())
+    if match is None:
+        raise DocumentError(
+            f"the region {value!r} is not xywh=x,y,w,h in pixels", url=url, field=field
+        )
+    x, y, w, h = (round(float(group)) for group in match.groups())
+    if w < 1 or h < 1:
+        raise DocumentError(f"the region {value!r} is empty", url=url, field=field)
+    return Region(x=x, y=y, w=w, h=h)
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+
+def _pairs(value: object, url: str, field: str) -> tuple[LabelValue, ...]:
+    if value is None:
+        return ()
+    entries = as_list(value, url, field)
+    pairs: list[LabelValue] = []
+    counts: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        for label, raw, agent in _entry_values(entry, url, join(field, index)):
+            position = counts.get(label, 0)
+            counts[label] = position + 1
+            pairs.append(
+                LabelValue(
+                    label=label,
+                    raw_value=raw,
+                    value=normalise_value(label, raw),
+                    agent=agent,
+                    position=position,
+                )
+            )
+    return tuple(pairs)
+
+
+def _entry_values(entry: object, url: str, field: str) -> list[tuple[str, str, Agent]]:
+    """The (label, raw value, agent) triples of one metadata entry (arrays give several)."""
+    node = as_dict(entry, url, field)
+    label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
+    if label is None or not label.strip():
+        raise DocumentError("a metadata entry needs a label", url=url, field=join(field, "label"))
+    label = label.strip()
+    agent = _agent(node.get("agent"), url, join(field, "agent"))
+    if "value" not in node:
+        raise DocumentError("a metadata entry needs a value", url=url, field=join(field, "value"))
+    raws = _values(node["value"], label, url, join(field, "value"))
+    return [(label, raw, agent) for raw in raws]
+
+
+def _agent(value: object, url: str, field: str) -> Agent:
+    if value is None:
+        return "human"
+    if isinstance(value, str) and value.strip().lower() in ("human", "machine"):
+        return "machine" if value.strip().lower() == "machine" else "human"
+    raise DocumentError(f"agent must be human or machine, found {value!r}", url=url, field=field)
+
+
+def _values(value: object, label: str, url: str, field: str) -> list[str]:
+    """A metadata value as raw texts: one for a scalar, one per item of a plain array.
+
+    An array of language-tagged values is one value in several languages (the preferred
+    one is kept); ``oa:Annotation`` objects give their text bodies.
+    """
+    if value is None:
+        return [""]
+    if isinstance(value, list):
+        if value and all(isinstance(item, dict) and "@value" in item for item in value):
+            return [_text(value, url, field)]
+        texts: list[str] = []
+        for index, item in enumerate(value):
+            texts.extend(_values(item, label, url, join(field, index)))
+        return texts
+    if isinstance(value, dict) and _is_annotation(value):
+        return _annotation_texts(value, url, field)
+    return [_text(value, url, field)]
+
+
+def _text(value: object, url: str, field: str) -> str:
+    text, _lang = text_and_lang(value, url, field)
+    return text if text is not None else ""
+
+
+def _is_annotation(node: Mapping[str, Any]) -> bool:
+    types = {name.rsplit("#", 1)[-1].removeprefix("oa:") for name in node_types(node)}
+    return "Annotation" in types or "resource" in node or "body" in node
+
+
+def _annotation_texts(node: Mapping[str, Any], url: str, field: str) -> list[str]:
+    """The text bodies of an annotation: ``resource.chars`` (v2) or ``body.value`` (v3)."""
+    for key, text_key in (("resource", "chars"), ("body", "value")):
+        bodies = node.get(key)
+        if bodies is None:
+            continue
+        items = bodies if isinstance(bodies, list) else [bodies]
+        texts = [_annotation_body_text(item, text_key, url, join(field, key)) for item in items]
+        return [text for text in texts if text is not None]
+    raise DocumentError(
+        "an annotation value has no resource or body", url=url, field=join(field, "resource")
+    )
+
+
+def _annotation_body_text(item: object, text_key: str, url: str, field: str) -> str | None:
+    if isinstance(item, str):
+        return None  # a body that is only a link carries no text
+    body = as_dict(item, url, field)
+    for key in (text_key, "chars", "value", "@value"):
+        text = body.get(key)
+        if isinstance(text, str):
+            return text
+    return None
+
+
+def normalise_value(label: str, raw: str) -> str:
+    """The comparable form of a value: stripped, and Keio call numbers with ``-`` restored.
+
+    The face collection writes Keio call numbers with ``@`` for ``-`` (``132X@200@3@2``).
+    """
+    value = raw.strip()
+    if label == _KEIO_CALL_NUMBER:
+        value = value.replace("@", "-")
+    return value
