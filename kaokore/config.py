@@ -60,6 +60,9 @@ class Settings:
     home: Path = field(default=DEFAULT_HOME)
     db_url: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home))
+
     @classmethod
     def from_env(cls, *, home: Path | str | None = None, db_url: str | None = None) -> Settings:
         """Settings from explicit values, else the environment, else the defaults."""

@@ -232,7 +232,7 @@ class PoliteClient:
                     raise FetchError(
                         f"redirect {response.status} without Location",
                         url=url,
-                        status=response.status,
+                        status=response.status_code,
                     )
                 current = urljoin(current, location)
                 continue
@@ -247,7 +247,7 @@ class PoliteClient:
                     raise FetchError(
                         f"body of {declared} bytes is above the {self.settings.max_bytes}-byte limit",
                         url=url,
-                        status=response.status,
+                        status=response.status_code,
                     )
                 chunks: list[bytes] = []
                 size = 0
@@ -257,7 +257,7 @@ class PoliteClient:
                         raise FetchError(
                             f"body is above the {self.settings.max_bytes}-byte limit",
                             url=url,
-                            status=response.status,
+                            status=response.status_code,
                         )
                     chunks.append(chunk)
                 self.bytes_received += size

@@ -153,14 +153,15 @@ class Finding:
 class UrlLine:
     """A line of ``urls.txt``: file ``number`` (0-based), its text and the parsed request.
 
-    ``request``, ``region`` and ``face_key`` are None for a blank line (a gap in the
-    numbering) and for a broken URL.
+    ``request``, ``region``, ``service_key`` and ``face_key`` are None for a blank line (a
+    gap in the numbering) and for a broken URL.
     """
 
     number: int
     text: str
     request: ImageRequest | None = None
     region: Region | None = None
+    service_key: str | None = None
     face_key: str | None = None
 
     @property
@@ -308,6 +309,7 @@ def _defect(path: str, line: int | None, reason: str, code: str) -> Finding:
 
 
 def _url_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[UrlLine]:
+    services: dict[str, str] = {}  # service URL -> key: a page has many faces
     for number, text in enumerate(lines):
         if not text.strip():
             yield UrlLine(number=number, text=text)
@@ -318,11 +320,20 @@ def _url_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[U
             if region is None:
                 raise ValueError(f"the region {request.region!r} is not x,y,w,h in pixels")
             key = face_key(request.service_url, region)
+            skey = services.get(request.service_url) or service_key(request.service_url)
         except ValueError as exc:
             errors.append(_malformed(path, number + 1, f"broken URL: {exc}", "broken_url"))
             yield UrlLine(number=number, text=text)
             continue
-        yield UrlLine(number=number, text=text, request=request, region=region, face_key=key)
+        services[request.service_url] = skey
+        yield UrlLine(
+            number=number,
+            text=text,
+            request=request,
+            region=region,
+            service_key=skey,
+            face_key=key,
+        )
 
 
 def _file_number(name: str) -> int | None:
@@ -358,15 +369,16 @@ def _tag_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[T
 def _pairs(rest: str, path: str, line: int, errors: list[Finding]) -> Iterator[TagPair]:
     if not rest:
         return
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
     for item in rest.split(";"):
         key, equals, value = item.partition("=")
         if not equals:
             reason = f"the pair {item!r} has no '='; it is left out"
             errors.append(_malformed(path, line, reason, "pair_without_equals"))
             continue
-        yield TagPair(key=key, raw_value=value, position=counts[key])
-        counts[key] += 1
+        position = counts.get(key, 0)
+        counts[key] = position + 1
+        yield TagPair(key=key, raw_value=value, position=position)
 
 
 def _label_rows(
@@ -509,23 +521,22 @@ def _tag_defects(official: OfficialVersion) -> Iterator[Finding]:
             yield _defect(path, tag.line, reason, "tags_on_blank_line")
         if any(pair.key == "" for pair in tag.pairs):
             yield _defect(path, tag.line, "an empty pair '=' (no key, no value)", "empty_key")
-        if url is not None and url.request is not None:
-            mismatch = _record_mismatch(tag, url.request.service_url)
+        if url is not None and url.service_key is not None:
+            mismatch = _record_mismatch(tag, url.service_key)
             if mismatch is not None:
                 yield _defect(path, tag.line, mismatch, "record_id_mismatch")
 
 
-def _record_mismatch(tag: TagLine, service_url: str) -> str | None:
+def _record_mismatch(tag: TagLine, skey: str) -> str | None:
     """Why the record id is not in the image path, or None when it is (or is absent)."""
     record = record_of(tag)
     if record is None:
         return None
     key, value = record
     token = value.rsplit("/", 1)[-1]
-    segments = service_key(service_url).split("/")
-    if token in segments:
+    if token in skey.split("/"):
         return None
-    return f"record id {key}={value} is not in the image path {service_key(service_url)}"
+    return f"record id {key}={value} is not in the image path {skey}"
 
 
 def _label_defects(official: OfficialVersion) -> Iterator[Finding]:
@@ -753,8 +764,8 @@ def _plan(official: OfficialVersion) -> _Plan:
     plan = _Plan()
     tags = official.tags_by_number()
     for line in official.urls:
-        key, region = line.face_key, line.region
-        if key is None or region is None or line.request is None:
+        key, region, skey = line.face_key, line.region, line.service_key
+        if key is None or region is None or skey is None or line.request is None:
             continue
         plan.line_faces[line.number] = key
         tag = tags.get(line.number)
@@ -763,7 +774,6 @@ def _plan(official: OfficialVersion) -> _Plan:
         _plan_tags(plan, line, tag, assertions)
         if known is not None:
             continue
-        skey = service_key(line.request.service_url)
         plan.services.setdefault(skey, line.request.service_url)
         work = work_of(tag) if tag is not None else None
         if work is not None:
