@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kaokore.commands.common import console, err_console, open_db, run_sync
+from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
@@ -47,7 +48,7 @@ def print_report(report: HarvestReport, *, title: str = "ingest") -> None:
     )
     console.print(table)
     for warning in report.warnings:
-        err_console.print(f"[yellow]warning[/]: {warning}", highlight=False)
+        err_console.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
     for failure in report.failures:
         err_console.print(
             f"[red]failed[/] {failure.stage}: {failure.url}: {failure.reason}", highlight=False
@@ -159,16 +160,23 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _import_official(database: object, folder: Path) -> HarvestReport:
+def _import_official(database: Database, folder: Path) -> HarvestReport:
+    """Import an official folder; its defects become warnings, malformed lines failures."""
     from kaokore.ingest.official import import_official
 
     if not folder.is_dir():
         raise UsageError(f"--official {folder}: no such folder")
-    outcome = import_official(database, folder)  # type: ignore[arg-type]
+    outcome = import_official(database, folder)
     report = HarvestReport()
-    report.count("faces", "new", getattr(outcome, "new_faces", 0))
-    report.count("faces", "unchanged", getattr(outcome, "matched_faces", 0))
-    report.warnings.extend(str(w) for w in getattr(outcome, "warnings", ()))
-    for problem in getattr(outcome, "errors", ()):
-        report.warnings.append(str(problem))
+    report.count("documents", "updated" if outcome.changed else "unchanged")
+    report.count("faces", "new", outcome.new_faces)
+    report.count("faces", "unchanged", outcome.matched_faces)
+    report.warnings.extend(str(finding) for finding in outcome.warnings)
+    for finding in outcome.errors:
+        report.fail("documents", f"{finding.path}:{finding.line}", finding.reason)
+    sets = ", ".join(f"{name} {count}" for name, count in sorted(outcome.labelled_by_set.items()))
+    console.print(
+        f"Official KaoKore {outcome.version}: {outcome.faces_with_urls} faces with urls "
+        f"({outcome.new_faces} new), {outcome.labelled} labelled ({sets})."
+    )
     return report

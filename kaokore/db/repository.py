@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kaokore.db.models import Annotation, Canvas, Document, Face, ImageService, Work, utcnow
+from kaokore.db.models import Annotation, Document, Face, utcnow
 
 __all__ = [
     "Assertion",
@@ -56,7 +56,9 @@ class AnnotationChange:
         return bool(self.added or self.retracted)
 
 
-def upsert(session: Session, model: type[Any], lookup: dict[str, Any], values: dict[str, Any]) -> Any:
+def upsert(
+    session: Session, model: type[Any], lookup: dict[str, Any], values: dict[str, Any]
+) -> Any:
     """Find the row matching ``lookup`` or create it; then set ``values`` that are not None.
 
     Values that are None never overwrite known ones: a later, sparser document (an official
@@ -74,7 +76,9 @@ def upsert(session: Session, model: type[Any], lookup: dict[str, Any], values: d
     return row
 
 
-def get_or_create_document(session: Session, *, url: str, kind: str, source_id: int | None = None) -> Document:
+def get_or_create_document(
+    session: Session, *, url: str, kind: str, source_id: int | None = None
+) -> Document:
     """The document row of ``url``, created (status ``ok``) when first seen."""
     return upsert(session, Document, {"url": url}, {"kind": kind, "source_id": source_id})  # type: ignore[no-any-return]
 
@@ -87,18 +91,20 @@ def sync_annotations(
     document: Document | None,
     labels: Iterable[str] | None = None,
     now: dt.datetime | None = None,
+    current: Sequence[Annotation] | None = None,
 ) -> AnnotationChange:
     """Make the current annotations that ``document`` asserts on ``face`` equal ``assertions``.
 
     Only rows asserted by the same document are compared (another source's assertions are
     its own to retract). ``labels`` limits the comparison to those labels, for sources that
-    state only some of them. Returns how many rows were added and retracted.
+    state only some of them. ``current`` passes the document's current rows on this face
+    when the caller loaded them in bulk (an empty list for a new face), saving a query.
+    Returns how many rows were added and retracted.
     """
     now = now or utcnow()
     document_id = document.id if document is not None else None
-    current = [
-        row
-        for row in session.scalars(
+    if current is None:
+        current = session.scalars(
             select(Annotation).where(
                 Annotation.face_id == face.id,
                 Annotation.retracted_at.is_(None),
@@ -106,9 +112,10 @@ def sync_annotations(
                 if document_id is None
                 else Annotation.document_id == document_id,
             )
-        )
-        if labels is None or row.label in set(labels)
-    ]
+        ).all()
+    if labels is not None:
+        wanted_labels = set(labels)
+        current = [row for row in current if row.label in wanted_labels]
     wanted = {assertion.identity: assertion for assertion in assertions}
     have = {(row.label, row.raw_value, row.agent, row.position): row for row in current}
     retracted = 0
@@ -147,5 +154,3 @@ def mark_face_deleted(session: Session, face: Face, *, now: dt.datetime | None =
         if row.retracted_at is None:
             row.retracted_at = now
     return True
-
-

@@ -28,7 +28,7 @@ from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
 from kaokore.ingest.documents import DocumentFetcher
 from kaokore.ingest.geometry import execute_plan, plan_crop
 from kaokore.ingest.imageservice import parse_info
-from kaokore.ingest.records import ImageServiceInfo, Region, TileRequest
+from kaokore.ingest.records import CropPlan, ImageServiceInfo, Region, TileRequest
 from kaokore.ingest.report import HarvestReport
 from kaokore.ingest.store import store_service_info
 
@@ -71,20 +71,26 @@ def decode_image(
         raise TransientFetchError(f"image does not decode: {exc}", url=url) from exc
 
 
-def _image_validator(request: TileRequest) -> Callable[[FetchResult], None]:
-    def validate(result: FetchResult) -> None:
+class _DecodedPiece:
+    """Checks a fetched piece (inside the client's retry loop) and keeps the decoded image."""
+
+    def __init__(self, request: TileRequest) -> None:
+        self.request = request
+        self.image: Image.Image | None = None
+
+    def __call__(self, result: FetchResult) -> None:
         assert result.body is not None
-        image = decode_image(result.body, url=request.url)
+        image = decode_image(result.body, url=self.request.url)
+        expected = (self.request.width, self.request.height)
         if (
-            abs(image.width - request.width) > SIZE_TOLERANCE
-            or abs(image.height - request.height) > SIZE_TOLERANCE
+            abs(image.width - expected[0]) > SIZE_TOLERANCE
+            or abs(image.height - expected[1]) > SIZE_TOLERANCE
         ):
             raise FetchError(
-                f"image is {image.width}x{image.height}, expected {request.width}x{request.height}",
-                url=request.url,
+                f"image is {image.width}x{image.height}, expected {expected[0]}x{expected[1]}",
+                url=self.request.url,
             )
-
-    return validate
+        self.image = image
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ async def fetch_crops(
         return
     infos = await _service_infos(database, client, documents, report, list(jobs_by_service))
     gate = asyncio.Semaphore(concurrency)
+    writer = _CropWriter(database)
 
     async def run(job: _Job) -> None:
         async with gate:
@@ -126,11 +133,14 @@ async def fetch_crops(
                 _record_failure(database, job, info)
                 report.fail("crops", job.face_key, info)
             else:
-                await _fetch_one(database, client, blobs, report, job, info, crop_size)
+                await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
             if advance is not None:
                 advance(1)
 
-    await asyncio.gather(*(run(job) for jobs in jobs_by_service.values() for job in jobs))
+    try:
+        await asyncio.gather(*(run(job) for jobs in jobs_by_service.values() for job in jobs))
+    finally:
+        writer.flush()
 
 
 def _pending_jobs(
@@ -203,6 +213,7 @@ async def _fetch_one(
     job: _Job,
     info: ImageServiceInfo,
     crop_size: int,
+    writer: _CropWriter,
 ) -> None:
     try:
         plan = plan_crop(info, job.square, target=crop_size)
@@ -214,58 +225,89 @@ async def _fetch_one(
     pieces: list[Image.Image] = []
     try:
         for request in plan.requests:
-            result = await client.fetch(
-                request.url, accept="image/jpeg,image/*", validate=_image_validator(request)
-            )
-            assert result.body is not None
-            pieces.append(decode_image(result.body, url=request.url))
-        crop = execute_plan(plan, pieces)
+            piece = _DecodedPiece(request)
+            await client.fetch(request.url, accept="image/jpeg,image/*", validate=piece)
+            assert piece.image is not None
+            pieces.append(piece.image)
     except FetchError as exc:
         _record_failure(database, job, str(exc))
         report.fail("crops", plan.requests[0].url if plan.requests else job.face_key, str(exc))
         return
-    buffer = io.BytesIO()
-    crop.save(buffer, format="JPEG", quality=CROP_QUALITY, subsampling=0, optimize=False)
-    data = buffer.getvalue()
-    sha256, relative = await asyncio.to_thread(blobs.put, data, ".jpg")
-    _record_crop(
-        database, job, sha256, relative, data, crop.size, " ".join(r.url for r in plan.requests)
-    )
+    # Pillow releases the GIL while it resizes and encodes: a thread keeps the loop free.
+    sha256, relative, data, size = await asyncio.to_thread(_encode_and_store, blobs, plan, pieces)
+    await writer.add(job, sha256, relative, data, size, " ".join(r.url for r in plan.requests))
     report.count("crops", "new")
 
 
-def _record_crop(
-    database: Database,
-    job: _Job,
-    sha256: str,
-    relative: str,
-    data: bytes,
-    size: tuple[int, int],
-    request_url: str,
+def _encode_and_store(
+    blobs: BlobStore, plan: CropPlan, pieces: list[Image.Image]
+) -> tuple[str, str, bytes, tuple[int, int]]:
+    crop = execute_plan(plan, pieces)
+    buffer = io.BytesIO()
+    crop.save(buffer, format="JPEG", quality=CROP_QUALITY, subsampling=0, optimize=False)
+    data = buffer.getvalue()
+    sha256, relative = blobs.put(data, ".jpg")
+    return sha256, relative, data, crop.size
+
+
+class _CropWriter:
+    """Records stored crops in batches: one transaction per batch, not per face.
+
+    A crop is on disk before its row is written, so a batch lost to a crash only means the
+    next ingest fetches those faces again and finds their blobs already stored.
+    """
+
+    def __init__(self, database: Database, batch: int = 32) -> None:
+        self.database = database
+        self.batch = batch
+        self.pending: list[tuple[_Job, str, str, bytes, tuple[int, int], str]] = []
+
+    async def add(
+        self,
+        job: _Job,
+        sha256: str,
+        relative: str,
+        data: bytes,
+        size: tuple[int, int],
+        request_url: str,
+    ) -> None:
+        self.pending.append((job, sha256, relative, data, size, request_url))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            _record_crops(self.database, batch)
+
+
+def _record_crops(
+    database: Database, batch: list[tuple[_Job, str, str, bytes, tuple[int, int], str]]
 ) -> None:
-    """Point the face at its stored crop; the blob row is shared by identical crops."""
+    """Point faces at their stored crops; the blob row is shared by identical crops."""
     for _attempt in range(3):
         try:
             with database.session() as session:
-                if session.get(Blob, sha256) is None:
-                    session.add(
-                        Blob(
-                            sha256=sha256,
-                            path=relative,
-                            media_type="image/jpeg",
-                            width=size[0],
-                            height=size[1],
-                            bytes=len(data),
-                            request_url=request_url,
-                            created_at=utcnow(),
+                for job, sha256, relative, data, size, request_url in batch:
+                    if session.get(Blob, sha256) is None:
+                        session.add(
+                            Blob(
+                                sha256=sha256,
+                                path=relative,
+                                media_type="image/jpeg",
+                                width=size[0],
+                                height=size[1],
+                                bytes=len(data),
+                                request_url=request_url,
+                                created_at=utcnow(),
+                            )
                         )
-                    )
-                    session.flush()
-                face = session.get(Face, job.face_id)
-                if face is not None:
-                    face.blob_sha256 = sha256
-                    face.crop_status = "ok"
-                    face.crop_error = None
+                        session.flush()
+                    face = session.get(Face, job.face_id)
+                    if face is not None:
+                        face.blob_sha256 = sha256
+                        face.crop_status = "ok"
+                        face.crop_error = None
             return
         except IntegrityError:  # another ingest stored the same blob at the same moment
             continue

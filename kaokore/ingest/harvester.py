@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from kaokore.ingest.imageservice import parse_info
 from kaokore.ingest.manifest import find_canvas, parse_manifest
 from kaokore.ingest.records import Curation, ImageServiceInfo, Manifest
 from kaokore.ingest.report import HarvestReport, Stage
-from kaokore.ingest.store import retract_document, store_curation
+from kaokore.ingest.store import CurationOutcome, retract_document, store_curation
 
 __all__ = ["HarvestOptions", "ProgressSink", "fetch_crops_only", "harvest", "resolve_sources"]
 
@@ -121,6 +122,7 @@ class _Harvest:
         self.face_budget = options.max_faces
         self.run_cache: dict[str, FetchedDocument] = {}
         self.curation_gate = asyncio.Semaphore(options.document_concurrency)
+        self.write_lock = threading.Lock()
 
     async def fetch(self, url: str, kind: str) -> FetchedDocument:
         """Fetch a document once per run; later asks in the same run reuse the answer."""
@@ -308,7 +310,7 @@ class _Harvest:
                 self.failed(manifest_url, "manifest", exc)
                 problems.append(f"manifest {manifest_url}: {exc}")
                 continue
-            self.commit_plain(fetched)
+            await self.commit_plain(fetched)
             manifests[manifest_url] = manifest
         for service_url in self.services_needing_info(curation, manifests):
             info_url = f"{service_url}/info.json"
@@ -319,7 +321,7 @@ class _Harvest:
                 self.failed(info_url, "info", exc)
                 problems.append(f"image service {info_url}: {exc}")
                 continue
-            self.commit_plain(fetched)
+            await self.commit_plain(fetched)
         return manifests, infos, problems
 
     @staticmethod
@@ -338,14 +340,22 @@ class _Harvest:
                     wanted[canvas.service.base_url] = None
         return list(wanted)
 
-    def commit_plain(self, fetched: FetchedDocument) -> None:
-        """Store a manifest or info.json body and validators as soon as it parsed."""
+    async def commit_plain(self, fetched: FetchedDocument) -> None:
+        """Store a manifest or info.json body and validators as soon as it parsed.
+
+        Through the writer lock, in a thread: a write must never block the event loop
+        while a curation's transaction holds the database.
+        """
         if self.options.dry_run or not fetched.changed:
             return
-        with self.database.session() as session:
-            self.documents.commit_document(session, fetched)
 
-    async def store(
+        def write() -> None:
+            with self.write_lock, self.database.session() as session:
+                self.documents.commit_document(session, fetched)
+
+        await asyncio.to_thread(write)
+
+    def store_sync(
         self,
         url: str,
         fetched: FetchedDocument,
@@ -353,7 +363,24 @@ class _Harvest:
         manifests: dict[str, Manifest],
         infos: dict[str, ImageServiceInfo],
         problems: list[str],
-    ) -> None:
+    ) -> tuple[CurationOutcome, bool]:
+        """Store one curation in one transaction (retried if a parallel ingest raced it).
+
+        One writer at a time: SQLite allows no more, and the ``--max-faces`` budget is read
+        and spent under the same lock.
+        """
+        with self.write_lock:
+            return self._store_locked(url, fetched, curation, manifests, infos, problems)
+
+    def _store_locked(
+        self,
+        url: str,
+        fetched: FetchedDocument,
+        curation: Curation,
+        manifests: dict[str, Manifest],
+        infos: dict[str, ImageServiceInfo],
+        problems: list[str],
+    ) -> tuple[CurationOutcome, bool]:
         for attempt in range(3):
             session = self.database.new_session()
             try:
@@ -386,7 +413,9 @@ class _Harvest:
                     session.rollback()
                 else:
                     session.commit()
-                break
+                if self.face_budget is not None:
+                    self.face_budget -= len(outcome.face_ids)
+                return outcome, was_new
             except IntegrityError:
                 # Another ingest (PostgreSQL) stored the same rows first: read them and retry.
                 session.rollback()
@@ -394,8 +423,21 @@ class _Harvest:
                     raise
             finally:
                 session.close()
-        if self.face_budget is not None:
-            self.face_budget -= len(outcome.face_ids)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def store(
+        self,
+        url: str,
+        fetched: FetchedDocument,
+        curation: Curation,
+        manifests: dict[str, Manifest],
+        infos: dict[str, ImageServiceInfo],
+        problems: list[str],
+    ) -> None:
+        # The database work runs in a thread so that fetches in flight keep flowing.
+        outcome, was_new = await asyncio.to_thread(
+            self.store_sync, url, fetched, curation, manifests, infos, problems
+        )
         self.report.count("documents", "failed" if problems else ("new" if was_new else "updated"))
         for member, why in outcome.skipped:
             self.report.fail("faces", member, why)

@@ -45,8 +45,8 @@ What is stored, and why:
 
   A ``lines`` entry is written only for a line whose text the rules would not rebuild (an
   ``http`` line among ``https`` ones, tags on a blank url line, a duplicated crop whose tags
-  differ), so the JSON stays small. A per-member ``size`` column would make ``urls.sizes``
-  unnecessary; see the module's report.
+  differ, a broken URL), so the JSON stays small. The schema has no per-member column for
+  the requested size; a ``ReleaseMember.size`` would replace the per-origin size rule.
 """
 
 from __future__ import annotations

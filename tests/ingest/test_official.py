@@ -56,7 +56,9 @@ METADATA_JA = (
 NIJL = "http://codh.rois.ac.jp/pmjt/iiif/200014685/200014685_00005.tif"
 KEIO = "http://iiif.lib.keio.ac.jp/iipsrv/NRE/110X-445-3-2/tif/2_004.tif"
 KYOTO = "https://rmda.kulib.kyoto-u.ac.jp/iiif/RB00013604/RB00013604_00003_0.ptif"
-NIJL_TAGS = "原典=文正草子;原典ID=10.20730/200014685;向き=横;性別={g};所蔵=国文学研究資料館;身分={s}"
+NIJL_TAGS = (
+    "原典=文正草子;原典ID=10.20730/200014685;向き=横;性別={g};所蔵=国文学研究資料館;身分={s}"
+)
 KEIO_TAGS = "原典=ふんせう;原典ID=110X@445@3@2;向き=横;性別={g};所蔵=慶應義塾大学;身分={s}"
 
 
@@ -340,6 +342,28 @@ def test_reimport_changes_nothing(tmp_path: Path, database: Database) -> None:
         assert session.scalars(select(Document.fetched_at)).one() == NOW
 
 
+def test_existing_faces_keep_their_links_and_get_missing_ones(
+    tmp_path: Path, database: Database
+) -> None:
+    folder = small_folder(tmp_path)
+    import_official(database, folder, now=NOW)
+    with database.session() as session:
+        faces = session.scalars(select(Face).order_by(Face.id)).all()
+        faces[0].work_id = None
+        faces[1].image_service_id = None
+        faces[2].square_x = 0  # as a harvest that knows the image size would clamp it
+        expected = [(f.id, f.work_id, f.image_service_id) for f in faces]
+
+    report = import_official(database, folder, now=LATER)
+
+    assert report.changed and report.new_faces == 0
+    with database.session() as session:
+        faces = session.scalars(select(Face).order_by(Face.id)).all()
+        assert all(f.work_id is not None and f.image_service_id is not None for f in faces)
+        assert faces[2].square_x == 0
+        assert (faces[2].id, faces[2].work_id, faces[2].image_service_id) == expected[2]
+
+
 def test_changed_tags_are_retracted_and_added_not_overwritten(
     tmp_path: Path, database: Database
 ) -> None:
@@ -367,7 +391,7 @@ def test_one_face_whatever_the_scheme_host_or_size(tmp_path: Path, database: Dat
         tmp_path / "v1.3",
         urls=[
             f"{KEIO.replace('http://', 'https://')}/583,812,222,222/!200,200/0/default.jpg",
-            f"{NIJL.replace('codh.rois.ac.jp', 'CODH.example.org')}/100,200,50,50/256,256/0/default.jpg",
+            f"{NIJL.replace('codh.rois.ac.jp', 'CODH.example.org')}/100,200,50,50/256,/0/x.jpg",
             f"{NIJL}/999,200,60,60/256,256/0/default.jpg",
         ],
         tags=[
@@ -511,6 +535,7 @@ def labels_csv_counts(path: Path) -> tuple[Counter[str], Counter[str], Counter[s
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 def test_each_version_has_the_official_counts(official: ImportedOfficial, version: str) -> None:
     report = official.reports[version]
@@ -541,6 +566,7 @@ def test_each_version_has_the_official_counts(official: ImportedOfficial, versio
     assert with_face == FACES_WITH_URLS[version]
 
 
+@pytest.mark.slow
 def test_one_face_per_crop_from_1_0_then_1_3(official: ImportedOfficial) -> None:
     v10, v13 = official.reports["1.0"], official.reports["1.3"]
 
@@ -553,6 +579,7 @@ def test_one_face_per_crop_from_1_0_then_1_3(official: ImportedOfficial) -> None
     assert official.faces_after["1.2"] == 9683
 
 
+@pytest.mark.slow
 def test_1_3_tags_match_the_published_value_counts(official: ImportedOfficial) -> None:
     url = (official.root / "v1.3" / "original_tags.txt").resolve().as_uri()
     with official.database.session() as session:
@@ -573,6 +600,7 @@ def test_1_3_tags_match_the_published_value_counts(official: ImportedOfficial) -
     }
 
 
+@pytest.mark.slow
 def test_v1_1_defects_are_reported(official: ImportedOfficial) -> None:
     report = official.reports["1.1"]
 
@@ -583,11 +611,13 @@ def test_v1_1_defects_are_reported(official: ImportedOfficial) -> None:
     assert len(report.warnings_of("tags_on_blank_line")) == 40
     negative = report.warnings_of("negative_region")
     assert [w.line for w in negative] == [2372, 2750, 2867, 6473, 6546, 7534, 7783, 7986]
-    assert str(negative[0]).endswith("urls.txt:2372: negative region -2,1372,176,176 "
-                                     "(the crop reaches outside the image)")
+    assert str(negative[0]).endswith(
+        "urls.txt:2372: negative region -2,1372,176,176 (the crop reaches outside the image)"
+    )
     assert len(official.reports["1.0"].warnings_of("negative_region")) == 3
 
 
+@pytest.mark.slow
 def test_v1_2_duplicates_and_record_mismatches_are_reported(official: ImportedOfficial) -> None:
     report = official.reports["1.2"]
 
@@ -599,6 +629,7 @@ def test_v1_2_duplicates_and_record_mismatches_are_reported(official: ImportedOf
     assert len(official.reports["1.3"].warnings_of("record_id_mismatch")) == 99
 
 
+@pytest.mark.slow
 def test_reimporting_a_real_version_changes_nothing(official: ImportedOfficial) -> None:
     before = table_counts(official.database)
 
