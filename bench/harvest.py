@@ -35,7 +35,9 @@ PAGES = 12
 PAGE_W, PAGE_H = 1600, 1100
 
 
-def make_mirror(root: Path, faces: int, seed: int = 0) -> list[tuple[str, tuple[int, int, int, int]]]:
+def make_mirror(
+    root: Path, faces: int, seed: int = 0
+) -> list[tuple[str, tuple[int, int, int, int]]]:
     """A mirror of one 2.1 manifest (level-2 services over the sample's pages), ``faces``
     faces in 10 curations and a one-page change feed. Returns (identifier, square) per face."""
     rng = random.Random(seed)
@@ -46,22 +48,52 @@ def make_mirror(root: Path, faces: int, seed: int = 0) -> list[tuple[str, tuple[
         source = pages[index % len(pages)]
         target = root / "images" / f"page{index:02d}.jpg"
         shutil.copy(source, target)
-        services[f"bench_{index:02d}"] = {"file": f"images/page{index:02d}.jpg", "level": 2, "versions": [2]}
-    (root / "services.json").write_text(json.dumps({"defaults": {"level": 2}, "services": services}))
+        services[f"bench_{index:02d}"] = {
+            "file": f"images/page{index:02d}.jpg",
+            "level": 2,
+            "versions": [2],
+        }
+    (root / "services.json").write_text(
+        json.dumps({"defaults": {"level": 2}, "services": services})
+    )
     canvases = []
     for index in range(PAGES):
         canvas = f"{{BASE}}/bench/canvas/p{index}"
         service = f"{{BASE}}/iiif/2/bench_{index:02d}"
-        canvases.append({
-            "@id": canvas, "@type": "sc:Canvas", "label": str(index), "width": PAGE_W, "height": PAGE_H,
-            "images": [{"@type": "oa:Annotation", "motivation": "sc:painting", "on": canvas,
-                        "resource": {"@id": f"{service}/full/full/0/default.jpg", "@type": "dctypes:Image",
-                                     "width": PAGE_W, "height": PAGE_H,
-                                     "service": {"@context": "http://iiif.io/api/image/2/context.json",
-                                                 "@id": service, "profile": "http://iiif.io/api/image/2/level2.json"}}}],
-        })
-    manifest = {"@context": "http://iiif.io/api/presentation/2/context.json", "@id": "{BASE}/bench/manifest.json",
-                "@type": "sc:Manifest", "label": "bench", "sequences": [{"@type": "sc:Sequence", "canvases": canvases}]}
+        canvases.append(
+            {
+                "@id": canvas,
+                "@type": "sc:Canvas",
+                "label": str(index),
+                "width": PAGE_W,
+                "height": PAGE_H,
+                "images": [
+                    {
+                        "@type": "oa:Annotation",
+                        "motivation": "sc:painting",
+                        "on": canvas,
+                        "resource": {
+                            "@id": f"{service}/full/full/0/default.jpg",
+                            "@type": "dctypes:Image",
+                            "width": PAGE_W,
+                            "height": PAGE_H,
+                            "service": {
+                                "@context": "http://iiif.io/api/image/2/context.json",
+                                "@id": service,
+                                "profile": "http://iiif.io/api/image/2/level2.json",
+                            },
+                        },
+                    }
+                ],
+            }
+        )
+    manifest = {
+        "@context": "http://iiif.io/api/presentation/2/context.json",
+        "@id": "{BASE}/bench/manifest.json",
+        "@type": "sc:Manifest",
+        "label": "bench",
+        "sequences": [{"@type": "sc:Sequence", "canvases": canvases}],
+    }
     (root / "bench").mkdir()
     (root / "bench" / "manifest.json").write_text(json.dumps(manifest))
     chosen: list[tuple[str, tuple[int, int, int, int]]] = []
@@ -75,28 +107,60 @@ def make_mirror(root: Path, faces: int, seed: int = 0) -> list[tuple[str, tuple[
             continue
         used.add((page, x, y, side, side))
         chosen.append((f"bench_{page:02d}", (x, y, side, side)))
-        members[len(chosen) % 10].append({
-            "@id": f"{{BASE}}/bench/canvas/p{page}#xywh={x},{y},{side},{side}", "@type": "sc:Canvas",
-            "label": f"face {len(chosen)}",
-            "metadata": [{"label": "性別", "value": rng.choice(["男", "女"])},
-                         {"label": "身分", "value": rng.choice(["貴族", "武士", "庶民", "化身"])},
-                         {"label": "所蔵", "value": "国文学研究資料館"}, {"label": "DOI", "value": "10.20730/bench"}],
-        })
+        members[len(chosen) % 10].append(
+            {
+                "@id": f"{{BASE}}/bench/canvas/p{page}#xywh={x},{y},{side},{side}",
+                "@type": "sc:Canvas",
+                "label": f"face {len(chosen)}",
+                "metadata": [
+                    {"label": "性別", "value": rng.choice(["男", "女"])},
+                    {"label": "身分", "value": rng.choice(["貴族", "武士", "庶民", "化身"])},
+                    {"label": "所蔵", "value": "国文学研究資料館"},
+                    {"label": "DOI", "value": "10.20730/bench"},
+                ],
+            }
+        )
     curation_dir = root / "api" / "curation"
     curation_dir.mkdir(parents=True)
     items = []
     for index, group in enumerate(members):
         url = f"{{BASE}}/api/curation/c{index}.json"
-        (curation_dir / f"c{index}.json").write_text(json.dumps({
-            "@context": ["http://iiif.io/api/presentation/2/context.json", "http://codh.rois.ac.jp/iiif/curation/1/context.json"],
-            "@id": url, "@type": "cr:Curation", "label": f"bench {index}",
-            "selections": [{"@id": f"{url}/range1", "@type": "sc:Range", "label": "faces",
-                            "within": "{BASE}/bench/manifest.json", "members": group}],
-        }, ensure_ascii=False))
-        items.append({"type": "Create", "object": {"id": url, "type": "cr:Curation"},
-                      "endTime": f"2024-01-01T00:00:{index:02d}Z"})
-    feed = {"@context": "http://iiif.io/api/discovery/1/context.json", "id": "{BASE}/api/feed.json",
-            "type": "OrderedCollectionPage", "orderedItems": items}
+        (curation_dir / f"c{index}.json").write_text(
+            json.dumps(
+                {
+                    "@context": [
+                        "http://iiif.io/api/presentation/2/context.json",
+                        "http://codh.rois.ac.jp/iiif/curation/1/context.json",
+                    ],
+                    "@id": url,
+                    "@type": "cr:Curation",
+                    "label": f"bench {index}",
+                    "selections": [
+                        {
+                            "@id": f"{url}/range1",
+                            "@type": "sc:Range",
+                            "label": "faces",
+                            "within": "{BASE}/bench/manifest.json",
+                            "members": group,
+                        }
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+        items.append(
+            {
+                "type": "Create",
+                "object": {"id": url, "type": "cr:Curation"},
+                "endTime": f"2024-01-01T00:00:{index:02d}Z",
+            }
+        )
+    feed = {
+        "@context": "http://iiif.io/api/discovery/1/context.json",
+        "id": "{BASE}/api/feed.json",
+        "type": "OrderedCollectionPage",
+        "orderedItems": items,
+    }
     (root / "api" / "feed.json").write_text(json.dumps(feed))
     return chosen
 
@@ -111,7 +175,10 @@ def _download(url: str) -> int:
 
 
 def baseline(base_url: str, faces: list[tuple[str, tuple[int, int, int, int]]]) -> float:
-    urls = [f"{base_url}/iiif/2/{ident}/{x},{y},{w},{h}/256,256/0/default.jpg" for ident, (x, y, w, h) in faces]
+    urls = [
+        f"{base_url}/iiif/2/{ident}/{x},{y},{w},{h}/256,256/0/default.jpg"
+        for ident, (x, y, w, h) in faces
+    ]
     start = time.perf_counter()
     with Pool(4) as pool:
         sizes = pool.map(_download, urls, chunksize=1)
@@ -121,10 +188,14 @@ def baseline(base_url: str, faces: list[tuple[str, tuple[int, int, int, int]]]) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--faces", type=int, default=400)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every answer")
-    parser.add_argument("--concurrency", type=int, default=8, help="kaokore's requests in flight per host")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="kaokore's requests in flight per host"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -136,11 +207,15 @@ def main() -> None:
             base_time = baseline(server.base_url, faces)
             server.reset_log()
             start = time.perf_counter()
-            first = asyncio.run(harvest(database, [feed], client_settings=settings, options=HarvestOptions()))
+            first = asyncio.run(
+                harvest(database, [feed], client_settings=settings, options=HarvestOptions())
+            )
             first_time = time.perf_counter() - start
             assert first.ok and first.counts["crops"]["new"] == len(faces), first.failures
             start = time.perf_counter()
-            second = asyncio.run(harvest(database, [], client_settings=settings, options=HarvestOptions()))
+            second = asyncio.run(
+                harvest(database, [], client_settings=settings, options=HarvestOptions())
+            )
             second_time = time.perf_counter() - start
         database.close()
     ingest_rate = len(faces) / first_time
@@ -150,14 +225,32 @@ def main() -> None:
     rows = [
         ("faces", f"{len(faces)}"),
         ("latency per request", f"{args.latency * 1000:.0f} ms"),
-        ("baseline (official script: 4 processes, blocking, no retries)", f"{base_rate:.1f} faces/s"),
+        (
+            "baseline (official script: 4 processes, blocking, no retries)",
+            f"{base_rate:.1f} faces/s",
+        ),
         (f"kaokore ingest ({args.concurrency} per host, all stages)", f"{ingest_rate:.1f} faces/s"),
         ("ratio ingest / baseline", f"{ingest_rate / base_rate:.2f}x"),
-        (f"latency-bound limit ({args.concurrency} / {args.latency:g} s)", f"{limit:.1f} requests/s"),
-        ("share of the limit reached by ingest (requests/s)", f"{first.requests / first_time / limit:.0%}"),
-        ("first ingest", f"{first_time:.2f} s, {first.requests} requests, {first.bytes_received / 1e6:.1f} MB"),
-        ("second, no-change ingest", f"{second_time:.2f} s, {second.requests} requests ({second.conditional_requests} conditional), {second.bytes_received} bytes"),
-        ("second / first: time, requests", f"{second_time / first_time:.3f}, {second.requests / first.requests:.3f}"),
+        (
+            f"latency-bound limit ({args.concurrency} / {args.latency:g} s)",
+            f"{limit:.1f} requests/s",
+        ),
+        (
+            "share of the limit reached by ingest (requests/s)",
+            f"{first.requests / first_time / limit:.0%}",
+        ),
+        (
+            "first ingest",
+            f"{first_time:.2f} s, {first.requests} requests, {first.bytes_received / 1e6:.1f} MB",
+        ),
+        (
+            "second, no-change ingest",
+            f"{second_time:.2f} s, {second.requests} requests ({second.conditional_requests} conditional), {second.bytes_received} bytes",
+        ),
+        (
+            "second / first: time, requests",
+            f"{second_time / first_time:.3f}, {second.requests / first.requests:.3f}",
+        ),
         ("peak memory (this process)", f"{peak_mb:.0f} MB"),
     ]
     width = max(len(name) for name, _ in rows)

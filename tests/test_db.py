@@ -12,8 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from kaokore.config import Settings
-from kaokore.db import Database, Document, Face, open_database
-from kaokore.db import migrate
+from kaokore.db import Database, Document, Face, migrate, open_database
 from kaokore.db.models import Base
 from kaokore.errors import DatabaseBehindHead, DatabaseError, NotAKaokoreDatabase
 
@@ -25,8 +24,18 @@ def test_upgrade_on_empty_database_yields_exactly_the_orm_schema(database: Datab
         assert drift == [], f"migrations and models disagree: {drift}"
         assert migrate.current_revision(connection) == migrate.head_revision()
         tables = set(inspect(connection).get_table_names())
-    assert {"sources", "documents", "works", "canvases", "image_services", "faces",
-            "annotations", "blobs", "releases", "release_members"} <= tables
+    assert {
+        "sources",
+        "documents",
+        "works",
+        "canvases",
+        "image_services",
+        "faces",
+        "annotations",
+        "blobs",
+        "releases",
+        "release_members",
+    } <= tables
 
 
 def test_indexes_for_research_queries_exist(database: Database) -> None:
@@ -60,8 +69,9 @@ def test_naive_timestamps_are_refused(database: Database) -> None:
 
 def test_foreign_keys_are_enforced(database: Database) -> None:
     with pytest.raises(Exception, match="(?i)foreign key"), database.session() as session:
-        session.add(Face(key="k#0,0,1,1", square_x=0, square_y=0, square_w=1, square_h=1,
-                         work_id=999))
+        session.add(
+            Face(key="k#0,0,1,1", square_x=0, square_y=0, square_w=1, square_h=1, work_id=999)
+        )
         session.flush()
 
 

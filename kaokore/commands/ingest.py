@@ -111,10 +111,10 @@ def ingest(
     Examples:
 
     ```
-    kaokore ingest                                  # every known source (CODH's feed on a new database)
+    kaokore ingest                       # every known source (CODH's feed on a new db)
     kaokore ingest http://127.0.0.1:8000/api/face/as/collection.json
     kaokore ingest sources.txt --no-images --max-faces 50
-    kaokore ingest --official ../kaokore/v1.3       # the official files, then their crops
+    kaokore ingest --official ../kaokore/v1.3   # official files, then their crops
     ```
     """
     if official is not None and sources:

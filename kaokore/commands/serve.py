@@ -21,12 +21,22 @@ __all__ = ["demo", "serve"]
 def serve(
     folder: Annotated[
         Path | None,
-        typer.Argument(help="Mirror folder of manifests, curations, a change feed and page images "
-                       "[default: the bundled sample].", show_default=False),
+        typer.Argument(
+            help="Mirror folder of manifests, curations, a change feed and page images "
+            "[default: the bundled sample].",
+            show_default=False,
+        ),
     ] = None,
-    port: Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (0: any free port).")] = 8000,
-    latency: Annotated[float, typer.Option("--latency", min=0.0, help="Seconds to wait before each answer.")] = 0.0,
-    lenient: Annotated[bool, typer.Option("--lenient", help="Accept requests a strict Image API 3.0 server refuses.")] = False,
+    port: Annotated[
+        int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (0: any free port).")
+    ] = 8000,
+    latency: Annotated[
+        float, typer.Option("--latency", min=0.0, help="Seconds to wait before each answer.")
+    ] = 0.0,
+    lenient: Annotated[
+        bool,
+        typer.Option("--lenient", help="Accept requests a strict Image API 3.0 server refuses."),
+    ] = False,
 ) -> None:
     """Serve a folder as IIIF (Presentation documents and Image API 2.1/3.0) on 127.0.0.1.
 
@@ -70,7 +80,12 @@ def demo(
         sources = sample_sources(server.base_url)
         err_console.print(f"Sample mirror at {server.base_url}; harvesting {sources[0]}")
         report = run_sync(
-            harvest(database, sources, client_settings=ClientSettings(host_rate=0), options=HarvestOptions())
+            harvest(
+                database,
+                sources,
+                client_settings=ClientSettings(host_rate=0),
+                options=HarvestOptions(),
+            )
         )
     print_report(report, title="ingest of the bundled sample")
     if not report.ok:
@@ -78,8 +93,10 @@ def demo(
     summary = build_release(database, version, progress=True)
     folder = Path(summary.path)
     verdict = verify_release(folder)
-    console.print(f"Release {version} at {folder}: {summary.images} images, "
-                  f"{summary.labelled} labelled; verify: {'ok' if verdict.ok else 'FAILED'}")
+    console.print(
+        f"Release {version} at {folder}: {summary.images} images, "
+        f"{summary.labelled} labelled; verify: {'ok' if verdict.ok else 'FAILED'}"
+    )
     for problem in verdict.problems:
         err_console.print(f"  {problem}")
     console.print(f"Home folder: {settings_of(ctx).home}")

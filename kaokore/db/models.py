@@ -162,9 +162,7 @@ class Work(Base):
     attribution: Mapped[str | None] = mapped_column(Text)
     #: The manifest's metadata pairs, flattened: ``[{"label", "value", "lang"}]``.
     metadata_json: Mapped[list[Any] | None]
-    document_id: Mapped[int | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="SET NULL")
-    )
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
 
     canvases: Mapped[list[Canvas]] = relationship(back_populates="work")
 
@@ -311,9 +309,7 @@ class Annotation(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     #: ``human`` or ``machine``.
     agent: Mapped[str] = mapped_column(String(16), default="human")
-    document_id: Mapped[int | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="SET NULL")
-    )
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
     asserted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     retracted_at: Mapped[dt.datetime | None]
 

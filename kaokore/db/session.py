@@ -62,9 +62,11 @@ def make_engine(url: str) -> Engine:
             return engine
         return create_engine(url, pool_pre_ping=True)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        hint = " Install the postgres extra: pip install 'kaokore[postgres]'." if (
-            parsed.get_backend_name() == "postgresql"
-        ) else ""
+        hint = (
+            " Install the postgres extra: pip install 'kaokore[postgres]'."
+            if (parsed.get_backend_name() == "postgresql")
+            else ""
+        )
         raise DatabaseError(f"No driver for database URL {parsed!r}: {exc}.{hint}") from exc
 
 
@@ -75,7 +77,9 @@ def _inspect_sqlite_file(path: Path) -> tuple[set[str], str | None]:
     except sqlite3.Error as exc:
         raise NotAKaokoreDatabase(f"{path} cannot be opened as a SQLite database: {exc}") from exc
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         revision = None
         if "alembic_version" in tables:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()

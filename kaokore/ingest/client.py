@@ -138,7 +138,6 @@ class PoliteClient:
         self.requests_made = 0
         self.conditional_requests = 0
         self.bytes_received = 0
-        self.sleep: Callable[[float], object] = asyncio.sleep
 
     async def __aenter__(self) -> PoliteClient:
         return self
@@ -177,7 +176,6 @@ class PoliteClient:
             stop=stop_after_attempt(max(1, self.settings.retries)),
             wait=self._wait,
             retry=retry_if_exception_type(TransientFetchError),
-            sleep=self._sleep,
             reraise=True,
         )
         async for attempt in retrying:
@@ -189,9 +187,6 @@ class PoliteClient:
                     validate(result)
                 return result
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    async def _sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
     def _wait(self, state: RetryCallState) -> float:
         """Exponential back-off with full jitter, or the server's ``Retry-After`` if longer."""
@@ -245,7 +240,8 @@ class PoliteClient:
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
                     raise FetchError(
-                        f"body of {declared} bytes is above the {self.settings.max_bytes}-byte limit",
+                        f"body of {declared} bytes is above the "
+                        f"{self.settings.max_bytes}-byte limit",
                         url=url,
                         status=response.status_code,
                     )
@@ -306,7 +302,8 @@ class PoliteClient:
         seconds = _retry_after_seconds(header)
         if seconds is not None and seconds > self.settings.max_retry_after:
             raise FetchError(
-                f"server asks to retry after {seconds:.0f} s, above the {self.settings.max_retry_after:.0f} s limit",
+                f"server asks to retry after {seconds:.0f} s, above the "
+                f"{self.settings.max_retry_after:.0f} s limit",
                 url=url,
                 status=429,
             )

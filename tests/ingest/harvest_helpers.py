@@ -18,7 +18,9 @@ from kaokore.ingest.report import HarvestReport
 from kaokore.sample import sample_dir
 
 #: Fast, still-bounded settings for tests against 127.0.0.1.
-TEST_CLIENT = ClientSettings(host_rate=0, host_concurrency=8, backoff=0.01, max_backoff=0.05, timeout=2.0, retries=6)
+TEST_CLIENT = ClientSettings(
+    host_rate=0, host_concurrency=8, backoff=0.01, max_backoff=0.05, timeout=2.0, retries=6
+)
 
 
 def copy_mirror(target: Path) -> Path:
@@ -31,8 +33,12 @@ def ground_truth() -> dict[str, Any]:
     return json.loads((sample_dir() / "faces.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def run_ingest(database: Database, sources: list[str], *, client: ClientSettings = TEST_CLIENT, **options: Any) -> HarvestReport:
-    return asyncio.run(harvest(database, sources, client_settings=client, options=HarvestOptions(**options)))
+def run_ingest(
+    database: Database, sources: list[str], *, client: ClientSettings = TEST_CLIENT, **options: Any
+) -> HarvestReport:
+    return asyncio.run(
+        harvest(database, sources, client_settings=client, options=HarvestOptions(**options))
+    )
 
 
 def snapshot(database: Database) -> dict[str, Any]:
@@ -63,4 +69,7 @@ def edit_json(path: Path, change: Any) -> None:
     """Load a JSON document of the mirror, let ``change`` edit it, write it back."""
     data = json.loads(path.read_text(encoding="utf-8"))
     result = change(data)
-    path.write_text(json.dumps(result if result is not None else data, ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(
+        json.dumps(result if result is not None else data, ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )

@@ -35,7 +35,10 @@ def test_sample_feed_harvest_stores_every_face_its_labels_and_its_crop(
 ) -> None:
     report = run_ingest(database, [server.url(FEED)])
     assert report.ok, report.failures
-    truth = {face["member_id"].replace("{BASE}", server.base_url): face for face in ground_truth()["faces"]}
+    truth = {
+        face["member_id"].replace("{BASE}", server.base_url): face
+        for face in ground_truth()["faces"]
+    }
     blobs = BlobStore(database.settings.blob_dir)
     with database.session() as session:
         faces = session.scalars(select(Face)).all()
@@ -43,9 +46,13 @@ def test_sample_feed_harvest_stores_every_face_its_labels_and_its_crop(
         assert report.counts["faces"]["new"] == len(truth) == report.counts["crops"]["new"]
         for face in faces:
             expected = truth[face.member_uri]
-            assert [face.square_x, face.square_y, face.square_w, face.square_h] == expected["crop_box_image"]
+            assert [face.square_x, face.square_y, face.square_w, face.square_h] == expected[
+                "crop_box_image"
+            ]
             labels = sorted((a.label, a.value) for a in face.annotations if a.retracted_at is None)
-            expected_labels = {(k, v.strip()) for k, v in expected["kaokore_v1_2"]["tags"] if v.strip()}
+            expected_labels = {
+                (k, v.strip()) for k, v in expected["kaokore_v1_2"]["tags"] if v.strip()
+            }
             assert {pair for pair in labels if pair[0] in {"性別", "身分", "所蔵", "原典"}} == {
                 pair for pair in expected_labels if pair[0] in {"性別", "身分", "所蔵", "原典"}
             }
@@ -57,7 +64,9 @@ def test_sample_feed_harvest_stores_every_face_its_labels_and_its_crop(
             x, y, w, h = expected["crop_box_image"]
             reference = page.crop((x, y, x + w, y + h)).resize((256, 256), Image.Resampling.LANCZOS)
             difference = ImageStat.Stat(ImageChops.difference(crop.convert("RGB"), reference)).mean
-            assert max(difference) < 12, f"{face.member_uri}: crop differs from the page by {difference}"
+            assert max(difference) < 12, (
+                f"{face.member_uri}: crop differs from the page by {difference}"
+            )
 
 
 def test_curation_metadata_becomes_annotations_with_agent_and_repeats(
@@ -125,8 +134,15 @@ def test_relabel_add_and_delete_upstream_are_reflected_with_history(
 
     edit_json(curation, change)
     curation_url = ground_truth()["works"][0]["curation"].replace("{BASE}", server.base_url)
-    _touch_feed(mirror, server, {"type": "Update", "object": {"id": curation_url, "type": "cr:Curation"},
-                                 "endTime": "2030-01-01T00:00:00Z"})
+    _touch_feed(
+        mirror,
+        server,
+        {
+            "type": "Update",
+            "object": {"id": curation_url, "type": "cr:Curation"},
+            "endTime": "2030-01-01T00:00:00Z",
+        },
+    )
     report = run_ingest(database, [], images=False)
     assert report.ok, report.failures
     assert report.counts["faces"]["new"] == 1
@@ -140,7 +156,10 @@ def test_relabel_add_and_delete_upstream_are_reflected_with_history(
         assert [a.value for a in status_rows if a.retracted_at is None] == ["武士"]
         history = [a for a in status_rows if a.retracted_at is not None]
         assert history and history[0].value != "武士", "the old label is kept as history"
-        assert history[0].retracted_at is not None and history[0].asserted_at <= history[0].retracted_at
+        assert (
+            history[0].retracted_at is not None
+            and history[0].asserted_at <= history[0].retracted_at
+        )
         gone = session.scalars(select(Face).where(Face.member_uri == removed)).one()
         assert gone.deleted and gone.deleted_at is not None
         assert gone.annotations and all(a.retracted_at is not None for a in gone.annotations)
@@ -153,8 +172,15 @@ def test_a_curation_deleted_upstream_deletes_its_faces_but_keeps_history(
     work = ground_truth()["works"][1]
     curation_url = work["curation"].replace("{BASE}", server.base_url)
     (mirror / work["curation_file"]).unlink()
-    _touch_feed(mirror, server, {"type": "Delete", "object": {"id": curation_url, "type": "cr:Curation"},
-                                 "endTime": "2030-01-02T00:00:00Z"})
+    _touch_feed(
+        mirror,
+        server,
+        {
+            "type": "Delete",
+            "object": {"id": curation_url, "type": "cr:Curation"},
+            "endTime": "2030-01-02T00:00:00Z",
+        },
+    )
     report = run_ingest(database, [], images=False)
     assert report.ok, report.failures
     with database.session() as session:
@@ -163,7 +189,9 @@ def test_a_curation_deleted_upstream_deletes_its_faces_but_keeps_history(
         faces = session.scalars(select(Face).where(Face.curation_document_id == document.id)).all()
         assert faces and all(face.deleted for face in faces)
         assert report.counts["faces"]["deleted"] == len(faces)
-        alive = session.scalar(select(func.count()).select_from(Face).where(Face.deleted.is_(False)))
+        alive = session.scalar(
+            select(func.count()).select_from(Face).where(Face.deleted.is_(False))
+        )
     assert alive == len(ground_truth()["faces"]) - len(faces)
 
 
@@ -171,7 +199,9 @@ def test_sources_are_remembered_and_list_files_are_read(
     database: Database, server: LocalIIIFServer, tmp_path: Path
 ) -> None:
     listing = tmp_path / "sources.txt"
-    curation_urls = [w["curation"].replace("{BASE}", server.base_url) for w in ground_truth()["works"][:2]]
+    curation_urls = [
+        w["curation"].replace("{BASE}", server.base_url) for w in ground_truth()["works"][:2]
+    ]
     listing.write_text("# two curations\n" + "\n".join(curation_urls) + "\n\n")
     report = run_ingest(database, [str(listing)], images=False)
     assert report.ok
@@ -197,4 +227,6 @@ def test_max_faces_limits_a_trial_run_and_the_next_run_completes(
     assert report.counts["crops"]["new"] == 5
     run_ingest(database, [])
     with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(Face)) == len(ground_truth()["faces"])
+        assert session.scalar(select(func.count()).select_from(Face)) == len(
+            ground_truth()["faces"]
+        )

@@ -21,7 +21,13 @@ from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, harvest
 from kaokore.server.app import LocalIIIFServer
 from kaokore.server.faults import FaultKind, FaultPlan, Override
-from tests.ingest.harvest_helpers import TEST_CLIENT, copy_mirror, ground_truth, run_ingest, snapshot
+from tests.ingest.harvest_helpers import (
+    TEST_CLIENT,
+    copy_mirror,
+    ground_truth,
+    run_ingest,
+    snapshot,
+)
 
 FEED = "/api/face/as/collection.json"
 
@@ -47,14 +53,21 @@ def test_faults_on_a_third_of_requests_end_in_the_fault_free_state(
         rate=0.35,
         seed=7,
         first_attempt_only=True,
-        kinds=(FaultKind.SERVICE_UNAVAILABLE, FaultKind.TOO_MANY_REQUESTS, FaultKind.TRUNCATED,
-               FaultKind.HTML_200, FaultKind.STALL),
+        kinds=(
+            FaultKind.SERVICE_UNAVAILABLE,
+            FaultKind.TOO_MANY_REQUESTS,
+            FaultKind.TRUNCATED,
+            FaultKind.HTML_200,
+            FaultKind.STALL,
+        ),
         retry_after=1,
         stall_seconds=3.0,
     )
     mirror = copy_mirror(tmp_path / "mirror")
     with LocalIIIFServer(mirror, faults=plan) as server:
-        client = ClientSettings(host_rate=0, host_concurrency=8, backoff=0.01, max_backoff=0.05, timeout=1.0, retries=4)
+        client = ClientSettings(
+            host_rate=0, host_concurrency=8, backoff=0.01, max_backoff=0.05, timeout=1.0, retries=4
+        )
         report = run_ingest(database, [server.url(FEED)], client=client)
         faulted = [record.fault for record in server.requests if record.fault]
     assert report.ok, report.failures
@@ -76,7 +89,9 @@ def test_failures_after_all_retries_are_recorded_and_retried_next_run(
         assert [f.url for f in first.failures] == [server.url(curation_path)]
         assert "HTTP 503" in first.failures[0].reason
         with database.session() as session:
-            stored = session.scalars(select(Document).where(Document.url == server.url(curation_path))).one()
+            stored = session.scalars(
+                select(Document).where(Document.url == server.url(curation_path))
+            ).one()
             assert (stored.status, stored.http_status) == ("failed", 503)
         server.faults = None
         second = run_ingest(database, [], client=client)
@@ -92,17 +107,33 @@ def _stored_faces(database: Database) -> int:
 @pytest.mark.parametrize(
     ("path_of", "override", "reason"),
     [
-        (lambda w: "/" + w["curation_file"].removesuffix(".json"),
-         Override.content(b'{"@type": "cr:Curation", "selections": [', content_type="application/json"),
-         "malformed JSON"),
-        (lambda w: "/" + w["curation_file"].removesuffix(".json"),
-         Override.content(json.dumps({"@type": "cr:Curation", "@id": "x", "label": "x", "selections": {"a": 1}}).encode(),
-                          content_type="application/json"),
-         "/selections"),
-        (lambda w: "/" + w["manifest_file"],
-         Override.redirect("ftp://127.0.0.1/manifest.json"), "refusing the ftp scheme"),
-        (lambda w: "/" + w["manifest_file"], Override.oversized(5_000_000, declare_length=False),
-         "byte limit"),
+        (
+            lambda w: "/" + w["curation_file"].removesuffix(".json"),
+            Override.content(
+                b'{"@type": "cr:Curation", "selections": [', content_type="application/json"
+            ),
+            "malformed JSON",
+        ),
+        (
+            lambda w: "/" + w["curation_file"].removesuffix(".json"),
+            Override.content(
+                json.dumps(
+                    {"@type": "cr:Curation", "@id": "x", "label": "x", "selections": {"a": 1}}
+                ).encode(),
+                content_type="application/json",
+            ),
+            "/selections",
+        ),
+        (
+            lambda w: "/" + w["manifest_file"],
+            Override.redirect("ftp://127.0.0.1/manifest.json"),
+            "refusing the ftp scheme",
+        ),
+        (
+            lambda w: "/" + w["manifest_file"],
+            Override.oversized(5_000_000, declare_length=False),
+            "byte limit",
+        ),
     ],
     ids=["truncated-json", "unknown-shape", "redirect-to-ftp", "oversized"],
 )
@@ -113,7 +144,9 @@ def test_a_bad_document_is_recorded_with_its_url_and_the_rest_is_harvested(
     bad_path = path_of(work)
     mirror = copy_mirror(tmp_path / "mirror")
     with LocalIIIFServer(mirror, faults=FaultPlan(overrides={bad_path: override})) as server:
-        client = ClientSettings(host_rate=0, backoff=0.01, max_backoff=0.02, retries=2, timeout=2.0, max_bytes=1_000_000)
+        client = ClientSettings(
+            host_rate=0, backoff=0.01, max_backoff=0.02, retries=2, timeout=2.0, max_bytes=1_000_000
+        )
         report = run_ingest(database, [server.url(FEED)], client=client, images=False)
         failures = [(f.url, f.reason) for f in report.failures]
     assert any(url == server.url(bad_path) and reason in why for url, why in failures), failures
@@ -157,13 +190,19 @@ def test_a_bad_new_version_of_a_curation_loses_nothing_already_stored(
         run_ingest(database, [server.url(FEED)], images=False)
         before = snapshot(database)
         work = ground_truth()["works"][0]
-        (mirror / work["curation_file"]).write_text('{"@type": "cr:Curation", "selections": [{"@type": "sc:Range"')
-        report = run_ingest(database, [work["curation"].replace("{BASE}", server.base_url)], images=False)
+        (mirror / work["curation_file"]).write_text(
+            '{"@type": "cr:Curation", "selections": [{"@type": "sc:Range"'
+        )
+        report = run_ingest(
+            database, [work["curation"].replace("{BASE}", server.base_url)], images=False
+        )
     assert not report.ok and "malformed JSON" in report.failures[0].reason
     assert snapshot(database) == before
 
 
-def test_region_outside_the_canvas_is_reported_and_skipped(database: Database, tmp_path: Path) -> None:
+def test_region_outside_the_canvas_is_reported_and_skipped(
+    database: Database, tmp_path: Path
+) -> None:
     mirror = copy_mirror(tmp_path / "mirror")
     work = ground_truth()["works"][0]
     path = mirror / work["curation_file"]
@@ -203,7 +242,9 @@ def test_killing_the_ingest_at_any_moment_then_resuming_ends_in_the_clean_state(
         progress = []
         # Kill at moments spread over the run: as faces appear, then as crops accumulate.
         for faces_at_least, crops_at_least in ((1, 0), (1, 4), (1, 12), (1, 22)):
-            process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(home), feed, db_url], env=env)
+            process = subprocess.Popen(
+                [sys.executable, "-c", KILL_SCRIPT, str(home), feed, db_url], env=env
+            )
             deadline = time.monotonic() + 60
             while process.poll() is None and time.monotonic() < deadline:
                 faces, crops = _progress(home, db_url)
@@ -213,7 +254,12 @@ def test_killing_the_ingest_at_any_moment_then_resuming_ends_in_the_clean_state(
             process.send_signal(signal.SIGKILL)
             process.wait()
             progress.append(_progress(home, db_url))
-        subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(home), feed, db_url], env=env, check=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-c", KILL_SCRIPT, str(home), feed, db_url],
+            env=env,
+            check=True,
+            timeout=120,
+        )
     assert any(0 < faces < len(clean_snapshot) for faces, _ in progress) or any(
         0 < crops < len(clean_snapshot) for _, crops in progress
     ), f"no kill landed mid-harvest: {progress}"
@@ -237,7 +283,12 @@ def _progress(home: Path, db_url: str) -> tuple[int, int]:
     try:
         with database.session() as session:
             faces = session.scalar(select(func.count()).select_from(Face)) or 0
-            crops = session.scalar(select(func.count()).select_from(Face).where(Face.crop_status == "ok")) or 0
+            crops = (
+                session.scalar(
+                    select(func.count()).select_from(Face).where(Face.crop_status == "ok")
+                )
+                or 0
+            )
         return faces, crops
     finally:
         database.close()
@@ -258,12 +309,18 @@ def test_two_ingests_at_once_on_postgres_do_not_duplicate_rows(
         second = open_database(Settings(home=tmp_path / "home", db_url=url))
         mirror = copy_mirror(tmp_path / "mirror")
         with LocalIIIFServer(mirror, latency=0.01) as server:
+
             async def both() -> None:
                 options = HarvestOptions()
                 await asyncio.gather(
-                    harvest(first, [server.url(FEED)], client_settings=TEST_CLIENT, options=options),
-                    harvest(second, [server.url(FEED)], client_settings=TEST_CLIENT, options=options),
+                    harvest(
+                        first, [server.url(FEED)], client_settings=TEST_CLIENT, options=options
+                    ),
+                    harvest(
+                        second, [server.url(FEED)], client_settings=TEST_CLIENT, options=options
+                    ),
                 )
+
             asyncio.run(both())
             run_ingest(first, [])
         assert snapshot(first) == clean_snapshot
