@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
+from kaokore.db.claims import Claims
 from kaokore.db.models import Blob, Face, ImageService, utcnow
 from kaokore.errors import DocumentError, FetchError
 from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
@@ -124,15 +125,18 @@ async def fetch_crops(
         return
     infos = await _service_infos(database, client, documents, report, list(jobs_by_service))
     gate = asyncio.Semaphore(concurrency)
-    writer = _CropWriter(database)
+    claims = Claims(database)
+    writer = _CropWriter(database, claims)
 
     async def run(job: _Job) -> None:
         async with gate:
-            info = infos.get(job.service_id)
-            if isinstance(info, str):
+            if _taken_elsewhere(database, claims, job):
+                report.warnings.append(f"{job.face_key}: crop left to another ingest")
+            elif isinstance(info := infos.get(job.service_id), str):
                 _record_failure(database, job, info)
+                claims.release(_claim_key(job))
                 report.fail("crops", job.face_key, info)
-            else:
+            elif info is not None:
                 await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
             if advance is not None:
                 advance(1)
@@ -141,6 +145,23 @@ async def fetch_crops(
         await asyncio.gather(*(run(job) for jobs in jobs_by_service.values() for job in jobs))
     finally:
         writer.flush()
+        claims.close()
+
+
+def _claim_key(job: _Job) -> str:
+    return f"crop:{job.face_key}"
+
+
+def _taken_elsewhere(database: Database, claims: Claims, job: _Job) -> bool:
+    """Claim the face's crop; False if this run should fetch it (claimed, still pending)."""
+    if not claims.claim(_claim_key(job)):
+        return True
+    if claims.exclusive:
+        with database.session() as session:
+            if session.scalar(select(Face.crop_status).where(Face.id == job.face_id)) == "ok":
+                claims.release(_claim_key(job))
+                return True
+    return False
 
 
 def _pending_jobs(
@@ -220,6 +241,7 @@ async def _fetch_one(
     except ValueError as exc:
         reason = f"no crop possible for square {job.square}: {exc}"
         _record_failure(database, job, reason)
+        writer.claims.release(_claim_key(job))
         report.fail("crops", job.face_key, reason)
         return
     pieces: list[Image.Image] = []
@@ -231,6 +253,7 @@ async def _fetch_one(
             pieces.append(piece.image)
     except FetchError as exc:
         _record_failure(database, job, str(exc))
+        writer.claims.release(_claim_key(job))
         report.fail("crops", plan.requests[0].url if plan.requests else job.face_key, str(exc))
         return
     # Pillow releases the GIL while it resizes and encodes: a thread keeps the loop free.
@@ -257,8 +280,9 @@ class _CropWriter:
     next ingest fetches those faces again and finds their blobs already stored.
     """
 
-    def __init__(self, database: Database, batch: int = 32) -> None:
+    def __init__(self, database: Database, claims: Claims, batch: int = 32) -> None:
         self.database = database
+        self.claims = claims
         self.batch = batch
         self.pending: list[tuple[_Job, str, str, bytes, tuple[int, int], str]] = []
 
@@ -279,6 +303,8 @@ class _CropWriter:
         if self.pending:
             batch, self.pending = self.pending, []
             _record_crops(self.database, batch)
+            for job, *_rest in batch:
+                self.claims.release(_claim_key(job))
 
 
 def _record_crops(

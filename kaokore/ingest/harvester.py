@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kaokore.config import DEFAULT_FEED_URL
 from kaokore.db import BlobStore, Database
+from kaokore.db.claims import Claims
 from kaokore.db.models import Document, Source, utcnow
 from kaokore.errors import DocumentError, FetchError, UsageError
 from kaokore.ingest.client import ClientSettings, PoliteClient, make_client
@@ -123,6 +124,7 @@ class _Harvest:
         self.run_cache: dict[str, FetchedDocument] = {}
         self.curation_gate = asyncio.Semaphore(options.document_concurrency)
         self.write_lock = threading.Lock()
+        self.claims = Claims(database)
 
     async def fetch(self, url: str, kind: str) -> FetchedDocument:
         """Fetch a document once per run; later asks in the same run reuse the answer."""
@@ -257,17 +259,23 @@ class _Harvest:
     # -- curations -----------------------------------------------------------------------
 
     async def curation_url(self, url: str, source_id: int | None) -> None:
-        async with self.curation_gate:
-            self.documents.source_id = source_id
-            try:
-                fetched = await self.fetch(url, "curation")
-            except (FetchError, DocumentError) as exc:
-                if isinstance(exc, FetchError) and exc.status in (404, 410):
-                    await self.curation_gone(url)
+        if not self.claims.claim(f"curation:{url}"):
+            self.report.warnings.append(f"{url}: skipped, another ingest is harvesting it")
+            return
+        try:
+            async with self.curation_gate:
+                self.documents.source_id = source_id
+                try:
+                    fetched = await self.fetch(url, "curation")
+                except (FetchError, DocumentError) as exc:
+                    if isinstance(exc, FetchError) and exc.status in (404, 410):
+                        await self.curation_gone(url)
+                        return
+                    self.failed(url, "curation", exc)
                     return
-                self.failed(url, "curation", exc)
-                return
-            await self.curation(url, fetched)
+                await self.curation(url, fetched)
+        finally:
+            self.claims.release(f"curation:{url}")
 
     async def curation_gone(self, url: str) -> None:
         """A curation deleted upstream: its faces lose its labels (history kept)."""
@@ -463,8 +471,11 @@ async def harvest(
     urls = resolve_sources(database, sources)
     async with make_client(client_settings, transport=transport) as client:
         run = _Harvest(database, client, options, progress)
-        for url in urls:
-            await run.source(url)
+        try:
+            for url in urls:
+                await run.source(url)
+        finally:
+            run.claims.close()
         if options.images and not options.dry_run:
             await fetch_pending_crops(
                 database,

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -294,6 +295,10 @@ def _progress(home: Path, db_url: str) -> tuple[int, int]:
         database.close()
 
 
+def _is_crop(path: str) -> bool:
+    return path.startswith("/iiif/") and not path.endswith("info.json")
+
+
 @pytest.mark.postgres
 def test_two_ingests_at_once_on_postgres_do_not_duplicate_rows(
     tmp_path: Path, clean_snapshot: dict[str, object]
@@ -304,11 +309,16 @@ def test_two_ingests_at_once_on_postgres_do_not_duplicate_rows(
     from tests.conftest import _drop_pg_database, _fresh_pg_database
 
     url, name = _fresh_pg_database(admin)
+    first = open_database(Settings(home=tmp_path / "home", db_url=url))
+    second = open_database(Settings(home=tmp_path / "home", db_url=url))
     try:
-        first = open_database(Settings(home=tmp_path / "home", db_url=url))
-        second = open_database(Settings(home=tmp_path / "home", db_url=url))
         mirror = copy_mirror(tmp_path / "mirror")
         with LocalIIIFServer(mirror, latency=0.01) as server:
+            alone = open_database(Settings(home=tmp_path / "alone"))
+            run_ingest(alone, [server.url(FEED)])
+            alone.close()
+            single = Counter(r.path for r in server.requests if _is_crop(r.path))
+            server.reset_log()
 
             async def both() -> None:
                 options = HarvestOptions()
@@ -322,12 +332,19 @@ def test_two_ingests_at_once_on_postgres_do_not_duplicate_rows(
                 )
 
             asyncio.run(both())
+            together = Counter(r.path for r in server.requests if _is_crop(r.path))
             run_ingest(first, [])
         assert snapshot(first) == clean_snapshot
         with first.session() as session:
             documents = session.scalars(select(Document.url)).all()
         assert len(documents) == len(set(documents))
+        # Advisory claims: each crop was fetched by one of the two ingests, not both.
+        assert together == single
+    finally:
         first.close()
         second.close()
-    finally:
         _drop_pg_database(admin, name)
+
+
+def _is_crop(path: str) -> bool:
+    return path.startswith("/iiif/") and not path.endswith("info.json")
