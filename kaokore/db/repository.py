@@ -129,7 +129,7 @@ def sync_annotations(
             continue
         session.add(
             Annotation(
-                face_id=face.id,
+                face=face,
                 label=assertion.label,
                 raw_value=assertion.raw_value,
                 value=assertion.value,

@@ -129,7 +129,7 @@ def store_curation(
     and are flagged deleted when no source asserts anything about them any more.
     """
     outcome = CurationOutcome()
-    seen: set[int] = set()
+    seen: dict[str, Face] = {}
     complete = True
     rows: dict[tuple[str, str], Any] = {}
     preload = _Preloaded.of(session, document)
@@ -142,14 +142,15 @@ def store_curation(
             if max_faces is not None and len(seen) >= max_faces:
                 complete = False
                 break
-            face_id = _store_face(
+            row = _store_face(
                 session, selection, face, manifest, infos, document, now, outcome, rows, preload
             )
-            if face_id is not None:
-                seen.add(face_id)
-    outcome.face_ids = sorted(seen)
+            if row is not None:
+                seen[row.key] = row
+    session.flush()  # one flush for every new face and label of the curation
+    outcome.face_ids = sorted(row.id for row in seen.values())
     if complete:
-        outcome.deleted = _retract_missing(session, document, seen, now)
+        outcome.deleted = _retract_missing(session, document, set(outcome.face_ids), now)
     return outcome
 
 
@@ -164,7 +165,7 @@ def _store_face(
     outcome: CurationOutcome,
     rows: dict[tuple[str, str], Any],
     preload: _Preloaded,
-) -> int | None:
+) -> Face | None:
     canvas = find_canvas(manifest, face.canvas_uri)
     if canvas is None:
         outcome.skipped.append((face.member_uri, f"canvas not found in manifest {manifest.url}"))
@@ -242,7 +243,8 @@ def _store_face(
     key = face_key(canvas.service.base_url, square)
     existing = preload.faces.get(key)
     if existing is None:
-        existing = session.scalars(select(Face).where(Face.key == key)).one_or_none()
+        with session.no_autoflush:  # new rows of this curation are in ``preload`` already
+            existing = session.scalars(select(Face).where(Face.key == key)).one_or_none()
     values = {
         "canvas_id": canvas_row.id,
         "image_service_id": service_row.id,
@@ -263,7 +265,8 @@ def _store_face(
     if existing is None:
         row = Face(key=key, first_seen=now, last_seen=now, **values)
         session.add(row)
-        session.flush()
+        preload.faces[key] = row
+        preload.annotations[key] = []
         changed_structure = True
     else:
         row = existing
@@ -273,7 +276,7 @@ def _store_face(
         if row.deleted:
             row.deleted, row.deleted_at = False, None
         row.last_seen = now
-    current = [] if existing is None else preload.annotations.get(row.id)
+    current = preload.annotations.get(key)
     change = sync_annotations(
         session, row, assertions_of(face.pairs), document=document, now=now, current=current
     )
@@ -283,7 +286,7 @@ def _store_face(
         outcome.updated += 1
     else:
         outcome.unchanged += 1
-    return row.id
+    return row
 
 
 @dataclass
@@ -294,7 +297,9 @@ class _Preloaded:
     """
 
     faces: dict[str, Face]
-    annotations: dict[int, list[Annotation]]
+    #: The document's current labels per face key (a face asserted before by another source
+    #: is missing here, and its labels are then read by ``sync_annotations``).
+    annotations: dict[str, list[Annotation]]
 
     @classmethod
     def of(cls, session: Session, document: Document) -> _Preloaded:
@@ -304,13 +309,15 @@ class _Preloaded:
                 select(Face).where(Face.curation_document_id == document.id)
             )
         }
-        annotations: dict[int, list[Annotation]] = {face.id: [] for face in faces.values()}
+        key_of = {face.id: face.key for face in faces.values()}
+        annotations: dict[str, list[Annotation]] = {key: [] for key in faces}
         for row in session.scalars(
             select(Annotation).where(
                 Annotation.document_id == document.id, Annotation.retracted_at.is_(None)
             )
         ):
-            annotations.setdefault(row.face_id, []).append(row)
+            if row.face_id in key_of:
+                annotations[key_of[row.face_id]].append(row)
         return cls(faces=faces, annotations=annotations)
 
 
