@@ -1,0 +1,48 @@
+"""Compiling releases: turn the database into versioned, verifiable KaoKore dataset folders.
+
+``build_release`` (``kaokore build``) writes ``kaokore-VERSION/``: the images, the official
+files, the provenance, the splits, ``release.json``, ``SHA256SUMS``, a data sheet and a contact
+sheet. ``verify_release`` (``kaokore verify``) checks such a folder and names every problem.
+
+The names below are imported on first use, so that an image worker process (which imports
+:mod:`kaokore.compiler.images`) does not pay for the database and Parquet libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kaokore.compiler.build import ReleaseSummary, build_release, release_folder
+    from kaokore.compiler.records import LeftOut, ReleaseEntry, SampleRow
+    from kaokore.compiler.verify import VerifyReport, verify_release
+
+__all__ = [
+    "LeftOut",
+    "ReleaseEntry",
+    "ReleaseSummary",
+    "SampleRow",
+    "VerifyReport",
+    "build_release",
+    "release_folder",
+    "verify_release",
+]
+
+_HOMES = {
+    "ReleaseSummary": "build",
+    "build_release": "build",
+    "release_folder": "build",
+    "LeftOut": "records",
+    "ReleaseEntry": "records",
+    "SampleRow": "records",
+    "VerifyReport": "verify",
+    "verify_release": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'kaokore.compiler' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"kaokore.compiler.{home}"), name)

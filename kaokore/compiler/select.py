@@ -1,0 +1,364 @@
+"""Read the faces, their current labels and their provenance from the database.
+
+Why one reader: every file of a release is written from the same :class:`SampleRow` tuple,
+read in one transaction, so ``labels.csv``, ``faces.csv`` and the splits can never disagree
+about a face. The reader also digests what it read (:attr:`Selection.state`): two builds from
+equal states write equal bytes, which is how a rebuild of an existing version is recognised
+as a no-op without comparing folders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from kaokore.compiler.records import (
+    AnnotationValue,
+    Box,
+    OfficialSplit,
+    PreviousMember,
+    PreviousRelease,
+    SampleRow,
+    Selection,
+)
+from kaokore.db.models import (
+    Annotation,
+    Blob,
+    Canvas,
+    Document,
+    Face,
+    ImageService,
+    Release,
+    ReleaseMember,
+    Work,
+)
+from kaokore.vocab import RECORD_ID_KEYS, category_key, class_index
+
+__all__ = [
+    "EPOCH",
+    "official_release",
+    "parse_key_square",
+    "read_selection",
+    "version_key",
+]
+
+#: The build time of a database with no timestamps at all (never met in practice).
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+_KEY_SQUARE = re.compile(r"#(-?\d+),(-?\d+),(\d+),(\d+)$")
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Order versions naturally: ``1.10`` after ``1.9``, numbers before words."""
+    parts = re.split(r"[.\-_+]", version)
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
+
+
+def parse_key_square(key: str) -> Box | None:
+    """The unclamped square a face key names (``{service}#{x},{y},{w},{h}``), if it parses."""
+    match = _KEY_SQUARE.search(key)
+    if match is None:
+        return None
+    x, y, w, h = (int(group) for group in match.groups())
+    return Box(x=x, y=y, w=w, h=h)
+
+
+def official_release(session: Session, version: str | None = None) -> Release | None:
+    """The imported official version ``version``, or the most recent one when None."""
+    query = select(Release).where(Release.kind == "official")
+    if version is not None:
+        return session.scalars(query.where(Release.version == version)).one_or_none()
+    releases = list(session.scalars(query))
+    return max(releases, key=lambda r: version_key(r.version), default=None)
+
+
+def read_selection(session: Session, *, version: str) -> Selection:
+    """Everything a build of ``version`` reads, with the digest of it.
+
+    Deleted faces are not read (they leave the release, and show in the diff against the
+    previous one); faces without a usable crop are read, so the build can list them as left
+    out with their reason.
+    """
+    annotations = _current_annotations(session)
+    rows = tuple(_rows(session, annotations))
+    official = _official_split(session)
+    previous = _previous_release(session, version)
+    source_time = _source_time(session)
+    max_number = session.scalar(select(func.max(Face.file_number)))
+    state = _digest(rows, official, previous, source_time)
+    return Selection(
+        rows=rows,
+        state=state,
+        source_time=source_time,
+        max_file_number=-1 if max_number is None else int(max_number),
+        official=official,
+        previous=previous,
+    )
+
+
+# --- faces ------------------------------------------------------------------------------
+
+
+#: A current annotation with what ordering and provenance need: (value, asserted at, id, doc).
+_Found = tuple[AnnotationValue, dt.datetime, int, str | None]
+
+
+def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[SampleRow]:
+    curation = aliased(Document)
+    query = (
+        select(Face, Work, Canvas, ImageService, Blob, curation.url)
+        .outerjoin(Work, Face.work_id == Work.id)
+        .outerjoin(Canvas, Face.canvas_id == Canvas.id)
+        .outerjoin(ImageService, Face.image_service_id == ImageService.id)
+        .outerjoin(Blob, Face.blob_sha256 == Blob.sha256)
+        .outerjoin(curation, Face.curation_document_id == curation.id)
+        .where(Face.deleted.is_(False))
+        .order_by(Face.key)
+    )
+    for face, work, canvas, service, blob, curation_url in session.execute(query):
+        found = annotations.get(face.id, [])
+        values = _dedupe(value for value, _at, _id, _doc in found)
+        first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
+        yield SampleRow(
+            face_id=face.id,
+            key=face.key,
+            file_number=face.file_number,
+            holder=(work.holder if work else None) or _first(values, ("所蔵",)),
+            record_id=(work.record_id if work else None)
+            or _first(values, (*RECORD_ID_KEYS, "原典ID")),
+            work_key=work.key if work else None,
+            work_label=(work.label if work else None) or _first(values, ("原典",)),
+            manifest_url=work.manifest_url if work else None,
+            license=work.license if work else None,
+            attribution=work.attribution if work else None,
+            canvas_uri=canvas.uri if canvas else None,
+            canvas_label=canvas.label if canvas else None,
+            canvas_position=canvas.position if canvas else None,
+            member_uri=face.member_uri,
+            range_id=face.range_id,
+            range_label=face.range_label,
+            region=_region(face),
+            square=Box(x=face.square_x, y=face.square_y, w=face.square_w, h=face.square_h),
+            key_square=parse_key_square(face.key),
+            service_url=service.base_url if service else None,
+            service_key=service.key if service else None,
+            api_version=service.api_version if service else None,
+            level=service.level if service else None,
+            source_document=curation_url or (first_doc[1] if first_doc else None),
+            blob_sha256=blob.sha256 if blob else None,
+            blob_path=blob.path if blob else None,
+            blob_width=blob.width if blob else None,
+            blob_height=blob.height if blob else None,
+            crop_url=blob.request_url if blob else None,
+            crop_status=face.crop_status,
+            crop_error=face.crop_error,
+            annotations=values,
+            gender=_label(found, "gender"),
+            status=_label(found, "status"),
+        )
+
+
+def _region(face: Face) -> Box | None:
+    parts = (face.region_x, face.region_y, face.region_w, face.region_h)
+    if any(part is None for part in parts):
+        return None
+    x, y, w, h = (int(part) for part in parts if part is not None)
+    return Box(x=x, y=y, w=w, h=h)
+
+
+def _dedupe(values: Iterable[AnnotationValue]) -> tuple[AnnotationValue, ...]:
+    """One copy of each assertion, in the official order (label, then value).
+
+    Two sources asserting the same thing (a curation and an official import) are one fact
+    for a release; the order does not depend on which source was harvested first.
+    """
+    unique = {(v.label, v.raw_value, v.agent, v.position): v for v in values}
+    return tuple(sorted(unique.values(), key=lambda v: (v.label, v.raw_value, v.agent, v.position)))
+
+
+def _first(values: tuple[AnnotationValue, ...], labels: tuple[str, ...]) -> str | None:
+    for label in labels:
+        for value in values:
+            if value.label == label and value.agent == "human" and value.value:
+                return value.value
+    return None
+
+
+def _label(found: list[_Found], category: str) -> int | None:
+    """The class index of the newest current human assertion of 性別 or 身分.
+
+    When two sources disagree, the newest assertion wins: it is the experts' latest word.
+    """
+    key = category_key(category)
+    candidates = [(at, row_id, v) for v, at, row_id, _doc in found if v.label == key]
+    candidates = [c for c in candidates if c[2].agent == "human"]
+    if not candidates:
+        return None
+    _at, _id, newest = max(candidates, key=lambda c: (c[0], c[1]))
+    return class_index(category, newest.value)
+
+
+def _current_annotations(session: Session) -> dict[int, list[_Found]]:
+    query = (
+        select(
+            Annotation.face_id,
+            Annotation.label,
+            Annotation.value,
+            Annotation.raw_value,
+            Annotation.agent,
+            Annotation.position,
+            Annotation.asserted_at,
+            Annotation.id,
+            Document.url,
+        )
+        .join(Face, Annotation.face_id == Face.id)
+        .outerjoin(Document, Annotation.document_id == Document.id)
+        .where(Annotation.retracted_at.is_(None), Face.deleted.is_(False))
+        .order_by(Annotation.face_id, Annotation.id)
+    )
+    found: dict[int, list[_Found]] = defaultdict(list)
+    for face_id, label, value, raw, agent, position, at, row_id, doc_url in session.execute(query):
+        found[face_id].append(
+            (
+                AnnotationValue(
+                    label=label, value=value, raw_value=raw, agent=agent, position=position
+                ),
+                at,
+                row_id,
+                doc_url,
+            )
+        )
+    return found
+
+
+# --- releases -----------------------------------------------------------------------------
+
+
+def _official_split(session: Session) -> OfficialSplit | None:
+    release = official_release(session)
+    if release is None:
+        return None
+    sets: dict[int, str] = {}
+    query = (
+        select(ReleaseMember.face_id, ReleaseMember.split)
+        .where(
+            ReleaseMember.release_id == release.id,
+            ReleaseMember.face_id.is_not(None),
+            ReleaseMember.split.is_not(None),
+        )
+        .order_by(ReleaseMember.file_name)
+    )
+    for face_id, split in session.execute(query):
+        if face_id is not None and split is not None:
+            sets.setdefault(face_id, split)
+    return OfficialSplit(version=release.version, sets=sets)
+
+
+def _previous_release(session: Session, version: str) -> PreviousRelease | None:
+    """The built release with the highest version below ``version``.
+
+    Chosen by version, not by build date, so rebuilding 1.0 after 1.1 exists compares with
+    what 1.0 compared with the first time (and gives the same bytes). Releases made with
+    ``--like-official`` use another numbering and are not part of the chain.
+    """
+    own = version_key(version)
+    candidates = [
+        release
+        for release in session.scalars(select(Release).where(Release.kind == "built"))
+        if version_key(release.version) < own
+        and not (release.options_json or {}).get("like_official")
+    ]
+    if not candidates:
+        return None
+    release = max(candidates, key=lambda r: version_key(r.version))
+    query = (
+        select(ReleaseMember, Face.key)
+        .outerjoin(Face, ReleaseMember.face_id == Face.id)
+        .where(ReleaseMember.release_id == release.id)
+        .order_by(ReleaseMember.file_name)
+    )
+    members = tuple(
+        PreviousMember(
+            face_id=member.face_id,
+            face_key=face_key,
+            image=member.file_name,
+            split=member.split,
+            gender=member.gender,
+            status=member.status,
+        )
+        for member, face_key in session.execute(query)
+    )
+    return PreviousRelease(version=release.version, checksum=release.checksum, members=members)
+
+
+# --- state --------------------------------------------------------------------------------
+
+
+def _source_time(session: Session) -> dt.datetime:
+    """The newest change to the faces, their annotations and their stored crops.
+
+    ``last_seen`` is left out on purpose: a re-harvest that finds nothing new touches it,
+    and must not turn an unchanged database into a "changed" one.
+    """
+    moments = [
+        session.scalar(select(func.max(Face.first_seen))),
+        session.scalar(select(func.max(Face.deleted_at))),
+        session.scalar(select(func.max(Annotation.asserted_at))),
+        session.scalar(select(func.max(Annotation.retracted_at))),
+        session.scalar(select(func.max(Blob.created_at))),
+    ]
+    known = [_aware(moment) for moment in moments if moment is not None]
+    return max(known, default=EPOCH).replace(microsecond=0)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # Aggregates bypass the UTCDateTime decorator on SQLite and come back naive (UTC).
+    if isinstance(moment, str):  # pragma: no cover - some SQLite builds return text
+        moment = dt.datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-ready copy of a record: dataclasses as field lists (faster than ``asdict``)."""
+    if isinstance(value, Box):
+        return [value.x, value.y, value.w, value.h]
+    if isinstance(value, AnnotationValue):
+        return [value.label, value.value, value.raw_value, value.agent, value.position]
+    if isinstance(value, tuple):
+        return [_canonical(item) for item in value]
+    return value
+
+
+_DIGEST_FIELDS = tuple(f.name for f in fields(SampleRow) if f.name != "file_number")
+
+
+def _digest(
+    rows: tuple[SampleRow, ...],
+    official: OfficialSplit | None,
+    previous: PreviousRelease | None,
+    source_time: dt.datetime,
+) -> str:
+    """sha256 of everything read but the file numbers (see :class:`Selection`)."""
+    digest = hashlib.sha256()
+
+    def feed(obj: Any) -> None:
+        digest.update(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode())
+        digest.update(b"\n")
+
+    feed({"source_time": source_time.isoformat(), "fields": _DIGEST_FIELDS})
+    for row in rows:
+        feed([_canonical(getattr(row, name)) for name in _DIGEST_FIELDS])
+    if official is not None:
+        feed({"official": official.version, "sets": sorted(official.sets.items())})
+    if previous is not None:
+        feed({"previous": previous.version, "checksum": previous.checksum})
+    return digest.hexdigest()
