@@ -295,9 +295,15 @@ def fill_standard(filler: Filler) -> None:
 
 
 @pytest.fixture
-def database(kaokore_home: Path) -> Iterator[Database]:
-    """An empty database at head in the test's home folder."""
-    db = open_database(Settings.from_env(home=kaokore_home))
+def database(
+    kaokore_home: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
+    """An empty database at head (SQLite, and PostgreSQL when configured), home in tmp.
+
+    ``KAOKORE_DB`` points at it too, so CLI invocations in the test use the same database.
+    """
+    monkeypatch.setenv("KAOKORE_DB", database_url)
+    db = open_database(Settings(home=kaokore_home, db_url=database_url))
     yield db
     db.close()
 
