@@ -17,6 +17,12 @@ import pytest
 if TYPE_CHECKING:
     from kaokore.db import Database
 
+try:  # torchvision crashes if it is first imported after TensorFlow in one process
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+except ImportError:  # the light install: torch tests skip themselves
+    pass
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("KAOKORE_SHARED", REPO_ROOT.parent / "shared"))
 
