@@ -1,0 +1,78 @@
+"""Torch datasets and the paper's classification baselines, reading KaoKore release folders.
+
+Needs the ``train`` extra (``pip install 'kaokore[train]'``: torch, torchvision, matplotlib).
+Names are exported lazily, so ``import kaokore.learn`` is cheap and ``kaokore.learn.folder``
+(pure Python) can be used without torch.
+
+The pieces, one module each:
+
+- :mod:`~kaokore.learn.folder`: read a release or official-download folder (no torch).
+- :mod:`~kaokore.learn.data`: :class:`KaoKore` (the official loader's behaviour) and
+  :class:`FastKaoKore` (decoded once into a memory-mapped uint8 cache, :mod:`~kaokore.learn.cache`).
+- :mod:`~kaokore.learn.augment`: the standard augmentation as PIL transforms and as batched
+  tensor ops; :mod:`~kaokore.learn.batches`: device batches from either path.
+- :mod:`~kaokore.learn.models`, :mod:`~kaokore.learn.train`, :mod:`~kaokore.learn.metrics`,
+  :mod:`~kaokore.learn.plots`, :mod:`~kaokore.learn.progress`: one classification run.
+- :mod:`~kaokore.learn.baselines`: the 7 x 2 grid of the paper's Table 2.
+- :mod:`~kaokore.learn.distributed`: the same code under ``torchrun``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "ARCHS",
+    "BatchAugment",
+    "ClassificationMetrics",
+    "FastKaoKore",
+    "KaoKore",
+    "PAPER_TABLE2",
+    "RunResult",
+    "TrainConfig",
+    "build_model",
+    "classification_metrics",
+    "eval_transform",
+    "run_baselines",
+    "train_classifier",
+    "train_transform",
+]
+
+_WHERE = {
+    "ARCHS": "models",
+    "PAPER_TABLE2": "baselines",
+    "BatchAugment": "augment",
+    "ClassificationMetrics": "metrics",
+    "FastKaoKore": "data",
+    "KaoKore": "data",
+    "RunResult": "train",
+    "TrainConfig": "train",
+    "build_model": "models",
+    "classification_metrics": "metrics",
+    "eval_transform": "augment",
+    "run_baselines": "baselines",
+    "train_classifier": "train",
+    "train_transform": "augment",
+}
+
+if TYPE_CHECKING:
+    from kaokore.learn.augment import BatchAugment, eval_transform, train_transform
+    from kaokore.learn.baselines import PAPER_TABLE2, run_baselines
+    from kaokore.learn.data import FastKaoKore, KaoKore
+    from kaokore.learn.metrics import ClassificationMetrics, classification_metrics
+    from kaokore.learn.models import ARCHS, build_model
+    from kaokore.learn.train import RunResult, TrainConfig, train_classifier
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kaokore.learn' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"kaokore.learn.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
