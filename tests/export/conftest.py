@@ -30,6 +30,8 @@ def built_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         filler = Filler(database=database, store=BlobStore(database.settings.blob_dir))
         fill_standard(filler)
+        # Twelve more works, so that every set of the by-work split holds faces.
+        filler.add_many(36, start=100, works=12)
         summary = build_release(database, "1.0", out_dir=home / "releases", workers=1)
     finally:
         database.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import datetime as dt
 import json
 import tarfile
 import warnings
@@ -76,7 +77,9 @@ def test_shard_members_are_fixed_and_ordered(built_release: Path, tmp_path: Path
     train = [r["image"][:-4] for r in label_rows(built_release) if r["set"] == "train"][:4]
     assert names == [f"{key}.{ext}" for key in train for ext in ("jpg", "json")]
     assert {(m.uid, m.gid, m.uname, m.gname, m.mode) for m in members} == {(0, 0, "", "", 0o644)}
-    assert {m.mtime for m in members} == {1714570740}  # the release's built_at
+    built_at = json.loads((built_release / "release.json").read_text())["built_at"]
+    expected = int(dt.datetime.fromisoformat(built_at.replace("Z", "+00:00")).timestamp())
+    assert {m.mtime for m in members} == {expected}  # the release's built_at
     shards = manifest["shards"]
     assert [s["samples"] for s in shards if s["set"] == "train"][0] == 4
     assert sum(s["samples"] for s in shards) == sum(manifest["counts"].values())
