@@ -6,21 +6,25 @@ retries), their ratio, the fraction of the latency-bound limit (concurrency / la
 ingest reaches, the time and requests of a second, no-change ingest as a share of the first,
 and peak memory.
 
-    python bench/harvest.py [--faces 400] [--latency 0.1] [--concurrency 8]
+    python bench/harvest.py [--faces 400] [--latency 0.3] [--concurrency 8]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import resource
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -29,7 +33,6 @@ from kaokore.db import open_database
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, harvest
 from kaokore.sample import sample_dir
-from kaokore.server import LocalIIIFServer
 
 PAGES = 12
 PAGE_W, PAGE_H = 1600, 1100
@@ -165,6 +168,31 @@ def make_mirror(
     return chosen
 
 
+@contextlib.contextmanager
+def served(mirror: Path, latency: float) -> Iterator[str]:
+    """``kaokore serve`` in its own process, as an upstream host would be: no shared GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kaokore", "serve", str(mirror), "--port", str(port),
+         "--latency", str(latency)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def _download(url: str) -> int:
     """One face as the official script fetches it: a blocking GET, no retry."""
     try:
@@ -192,7 +220,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--faces", type=int, default=400)
-    parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every answer")
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds added to every answer")
     parser.add_argument(
         "--concurrency", type=int, default=8, help="kaokore's requests in flight per host"
     )
@@ -202,10 +230,9 @@ def main() -> None:
         faces = make_mirror(root / "mirror", args.faces)
         database = open_database(Settings(home=root / "home"))
         settings = ClientSettings(host_concurrency=args.concurrency, host_rate=0)
-        with LocalIIIFServer(root / "mirror", latency=args.latency) as server:
-            feed = server.url("/api/feed.json")
-            base_time = baseline(server.base_url, faces)
-            server.reset_log()
+        with served(root / "mirror", args.latency) as base_url:
+            feed = f"{base_url}/api/feed.json"
+            base_time = baseline(base_url, faces)
             start = time.perf_counter()
             first = asyncio.run(
                 harvest(database, [feed], client_settings=settings, options=HarvestOptions())
