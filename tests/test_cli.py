@@ -77,7 +77,9 @@ def test_unknown_command_is_a_usage_error_without_traceback() -> None:
 def test_console_script_runs_in_a_subprocess(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "kaokore", "--home", str(tmp_path), "db", "upgrade"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     assert (tmp_path / "kaokore.db").exists()

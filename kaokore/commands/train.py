@@ -370,9 +370,3 @@ def baselines(
     if rows:
         console.print((folder / "baselines.md").read_text(encoding="utf-8"))
     console.print(f"Tables: {folder / 'baselines.md'} and {folder / 'baselines.csv'}")
-
-
-# Training command groups of other modules (kaokore/commands/gan.py) register on `app` when
-# imported; import them here if present so `kaokore train --help` lists them.
-if importlib.util.find_spec("kaokore.commands.gan") is not None:
-    importlib.import_module("kaokore.commands.gan")
