@@ -8,7 +8,6 @@ appear only with ``--debug``.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,8 +19,16 @@ except ImportError:  # pragma: no cover
     import click  # type: ignore[no-redef]
 
 from kaokore import __version__
+from kaokore.commands import build as build_commands
 from kaokore.commands import db as db_commands
+from kaokore.commands import export as export_commands
+from kaokore.commands import gan as gan_commands
 from kaokore.commands import ingest as ingest_commands
+from kaokore.commands import paint as paint_commands
+from kaokore.commands import query as query_commands
+from kaokore.commands import research as research_commands
+from kaokore.commands import serve as serve_commands
+from kaokore.commands import train as train_commands
 from kaokore.commands.common import AppState, DbOption, HomeOption
 from kaokore.config import Settings
 from kaokore.errors import KaokoreError
@@ -110,9 +117,26 @@ def root(
     ctx.obj = AppState(settings=Settings.from_env(home=home, db_url=db), debug=debug)
 
 
-# command groups: one line each; a module imports heavy packages (torch) inside its commands.
+# command groups: the data flow, in order. Modules import heavy packages (torch,
+# tensorflow) inside their commands, so that `kaokore --help` works on a light install.
 app.add_typer(db_commands.app, name="db")
 app.command("ingest")(ingest_commands.ingest)
+app.command("serve")(serve_commands.serve)
+app.command("demo")(serve_commands.demo)
+app.command("build")(build_commands.build)
+app.command("verify")(build_commands.verify)
+app.add_typer(query_commands.app, name="query")
+app.command("sql")(research_commands.sql)
+app.command("sparql")(research_commands.sparql)
+app.command("similar")(research_commands.similar)
+app.add_typer(research_commands.export_app, name="export")
+research_commands.export_app.command("imagefolder")(export_commands.imagefolder)
+research_commands.export_app.command("parquet")(export_commands.parquet)
+research_commands.export_app.command("webdataset")(export_commands.webdataset)
+app.add_typer(train_commands.app, name="train")
+train_commands.app.command("gan")(gan_commands.train_gan)
+app.command("sample")(gan_commands.sample)
+app.add_typer(paint_commands.app, name="paint")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,416 @@
+"""``kaokore query``: faces, statistics and history, as tables, CSV, JSON or contact sheets.
+
+Thin shells over :mod:`kaokore.query`: each option is a keyword of the library function
+(``--status warrior`` is ``faces(db, status="warrior")``). The filter options are defined
+once here and shared by ``kaokore export``, ``kaokore sparql`` and ``kaokore similar``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from kaokore.commands.common import console, open_db
+from kaokore.errors import UsageError
+
+__all__ = [
+    "FILTER_HELP",
+    "AgentOption",
+    "GenderOption",
+    "HolderOption",
+    "LimitOption",
+    "OrientationOption",
+    "OutOption",
+    "PeriodOption",
+    "RecordIdOption",
+    "ReleaseOption",
+    "StatusOption",
+    "TagOption",
+    "TextOption",
+    "WorkOption",
+    "app",
+    "collect_filters",
+    "emit",
+    "note",
+    "print_table",
+]
+
+app = typer.Typer(
+    help="Find faces, count them by any column, and read a face's history.",
+    no_args_is_help=True,
+)
+
+_FILTERS = "Filters"
+
+WorkOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--work", help="原典: the work's title (repeat for several).", rich_help_panel=_FILTERS
+    ),
+]
+HolderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--holder",
+        help="所蔵: the holder, in Japanese or English ('Kyoto University').",
+        rich_help_panel=_FILTERS,
+    ),
+]
+RecordIdOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--record-id",
+        help="The holder's record id: DOI, RB..., or a Keio call number ('@' or '-').",
+        rich_help_panel=_FILTERS,
+    ),
+]
+GenderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--gender", help="性別: male/男, female/女, unknown/不明.", rich_help_panel=_FILTERS
+    ),
+]
+StatusOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--status",
+        help="身分: noble/貴族, warrior/武士, incarnation/化身, commoner/庶民, monk/僧侶, "
+        "animal/動物, priest/神職, unknown/不明.",
+        rich_help_panel=_FILTERS,
+    ),
+]
+OrientationOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--orientation",
+        help="向き: three-quarter/四分の三, profile/横, back/後, front/正面, unknown/不明.",
+        rich_help_panel=_FILTERS,
+    ),
+]
+TagOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag", help="タグ: repeat; every tag must be present.", rich_help_panel=_FILTERS
+    ),
+]
+TextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--text",
+        help="Free text: a substring of any label value or English value name.",
+        rich_help_panel=_FILTERS,
+    ),
+]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="Faces whose 制作年 range overlaps: 1600-1650, 1600, 1600-, -1650, 江戸前期, 元禄.",
+        rich_help_panel=_FILTERS,
+    ),
+]
+AgentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--agent",
+        help="human or machine: who asserted the matching labels.",
+        rich_help_panel=_FILTERS,
+    ),
+]
+ReleaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--release",
+        help="Members of a release: 1.3, official:1.3 or built:1.0.",
+        rich_help_panel=_FILTERS,
+    ),
+]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=0, help="At most this many faces (0: all).", show_default=False),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="Write to this file instead of standard output.", show_default=False
+    ),
+]
+
+FILTER_HELP = (
+    "Filters combine with AND; several values of one filter with OR (tags: all must match). "
+    "Japanese values and English names are both accepted."
+)
+
+
+def collect_filters(
+    *,
+    work: list[str] | None,
+    holder: list[str] | None,
+    record_id: list[str] | None,
+    gender: list[str] | None,
+    status: list[str] | None,
+    orientation: list[str] | None,
+    tag: list[str] | None,
+    text: str | None,
+    period: str | None,
+    agent: str | None,
+    release: str | None,
+) -> dict[str, Any]:
+    """The options as the keyword arguments of :func:`kaokore.query.faces`."""
+    return {
+        "work": work or None,
+        "holder": holder or None,
+        "record_id": record_id or None,
+        "gender": gender or None,
+        "status": status or None,
+        "orientation": orientation or None,
+        "tag": tag or None,
+        "text": text,
+        "period": period,
+        "agent": agent,
+        "release": release,
+    }
+
+
+def print_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    """Print rows as a rich table (None shown as an empty cell)."""
+    table = Table(*columns, title=title, caption=caption)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+def note(message: str) -> None:
+    """A one-line status message on standard error (never wrapped, unlike rich output)."""
+    typer.echo(message, err=True)
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Write CSV/JSON text to ``out`` or standard output."""
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        note(f"Wrote {out}")
+
+
+def check_format(value: str, allowed: Sequence[str]) -> str:
+    """The format in lower case, or a UsageError naming the allowed ones."""
+    lowered = value.lower()
+    if lowered not in allowed:
+        raise UsageError(f"--format {value!r}: use {', '.join(allowed)}")
+    return lowered
+
+
+_FACE_TABLE = ("face_id", "work", "holder", "gender", "status", "orientation", "tags", "period")
+#: Rows a table shows before it asks for --limit or another format.
+TABLE_ROWS = 100
+
+
+@app.command("faces")
+def faces_command(
+    ctx: typer.Context,
+    work: WorkOption = None,
+    holder: HolderOption = None,
+    record_id: RecordIdOption = None,
+    gender: GenderOption = None,
+    status: StatusOption = None,
+    orientation: OrientationOption = None,
+    tag: TagOption = None,
+    text: TextOption = None,
+    period: PeriodOption = None,
+    agent: AgentOption = None,
+    release: ReleaseOption = None,
+    limit: LimitOption = None,
+    format: Annotated[
+        str,
+        typer.Option("--format", "-f", help="table, csv, json or contact (a PNG of the crops)."),
+    ] = "table",
+    out: OutOption = None,
+) -> None:
+    """List the faces that match the filters, with their labels.
+
+    Filters combine with AND; several values of one filter with OR (tags: all must match).
+    Japanese values and English names are both accepted (--status warrior = --status 武士).
+    `--format contact --out FILE.png` draws the crops from the blob store (placeholders for
+    faces whose crop was not fetched).
+
+    Examples:
+
+    ```
+    kaokore query faces --status warrior --period 1600-1650
+    kaokore query faces --holder "Kyoto University" --gender female --format csv --out f.csv
+    kaokore query faces --work 酒呑童子 --tag 鬼 --format contact --out oni.png
+    ```
+    """
+    from kaokore.query import count_faces, faces
+    from kaokore.query.rows import FACE_COLUMNS
+
+    fmt = check_format(format, ("table", "csv", "json", "contact"))
+    if fmt == "contact" and out is None:
+        raise UsageError("--format contact writes a PNG: give --out FILE.png")
+    database = open_db(ctx)
+    filters = collect_filters(
+        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
+        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
+    )  # fmt: skip
+    shown_limit = limit or None
+    if fmt == "table" and shown_limit is None:
+        shown_limit = TABLE_ROWS
+    rows = faces(database, limit=shown_limit, **filters)
+    if fmt == "csv" or fmt == "json":
+        from kaokore.query.output import to_csv, to_json
+
+        records = [row.as_dict() for row in rows]
+        if fmt == "csv":
+            columns = list(records[0]) if records else list(FACE_COLUMNS)
+            emit(to_csv(columns, [list(r.values()) for r in records]), out)
+        else:
+            emit(to_json(records), out)
+        return
+    if fmt == "contact":
+        from kaokore.query import contact_sheet
+
+        assert out is not None
+        contact_sheet(rows, out, blob_dir=database.settings.blob_dir)
+        missing = sum(1 for row in rows if row.blob_path is None)
+        note(f"Wrote {out}: {len(rows)} faces ({missing} without a stored crop)")
+        return
+    total = count_faces(database, **filters)
+    caption = f"{len(rows)} of {total} faces"
+    if len(rows) < total:
+        caption += " (use --limit, or --format csv for all)"
+    print_table(
+        _FACE_TABLE,
+        [
+            [row.as_dict()[c] if c != "period" else _period_text(row) for c in _FACE_TABLE]
+            for row in rows
+        ],
+        caption=caption,
+    )
+
+
+def _period_text(row: Any) -> str:
+    """The year range where the values give one, else the raw values (不明)."""
+    return str(row.period.label or " | ".join(row.period.raw))
+
+
+@app.command("stats")
+def stats_command(
+    ctx: typer.Context,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="Columns, comma-separated: work, holder, record_id, gender, status, orientation, "
+            "tag, theme, period, century, agent, release (or 原典, 身分 ...).",
+        ),
+    ],
+    work: WorkOption = None,
+    holder: HolderOption = None,
+    record_id: RecordIdOption = None,
+    gender: GenderOption = None,
+    status: StatusOption = None,
+    orientation: OrientationOption = None,
+    tag: TagOption = None,
+    text: TextOption = None,
+    period: PeriodOption = None,
+    agent: AgentOption = None,
+    release: ReleaseOption = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    out: OutOption = None,
+) -> None:
+    """Count the matching faces by one or more columns, with each count's share of them.
+
+    A face with several values of a column (tags) counts under each; a face without a value
+    counts under an empty cell.
+
+    Examples:
+
+    ```
+    kaokore query stats --by status
+    kaokore query stats --by work,status,gender --format csv --out crosstab.csv
+    kaokore query stats --by century,status --holder "Keio University"
+    ```
+    """
+    from kaokore.query import stats
+    from kaokore.query.output import to_csv, to_json
+
+    fmt = check_format(format, ("table", "csv", "json"))
+    database = open_db(ctx)
+    filters = collect_filters(
+        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
+        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
+    )  # fmt: skip
+    result = stats(database, by=by, **filters)
+    records = result.as_dicts()
+    columns = list(records[0]) if records else [*result.columns, "count", "share"]
+    if fmt == "csv":
+        emit(to_csv(columns, [list(r.values()) for r in records]), out)
+    elif fmt == "json":
+        emit(to_json(records), out)
+    else:
+        rows = [
+            [f"{v:.1%}" if k == "share" else v for k, v in record.items()] for record in records
+        ]
+        print_table(columns, rows, caption=f"{result.total} faces")
+
+
+@app.command("history")
+def history_command(
+    ctx: typer.Context,
+    face: Annotated[
+        str,
+        typer.Argument(
+            help="A face id, a face key, a curation member id or a file name (00000572.jpg)."
+        ),
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    out: OutOption = None,
+) -> None:
+    """Show every annotation a face ever had: current and retracted, who asserted it, when.
+
+    Examples:
+
+    ```
+    kaokore query history 572
+    kaokore query history "https://example.org/canvas/3#xywh=10,20,100,100" --format json
+    ```
+    """
+    from kaokore.query import history
+    from kaokore.query.output import to_csv, to_json
+
+    fmt = check_format(format, ("table", "csv", "json"))
+    rows = history(open_db(ctx), face)
+    records = [row.as_dict() for row in rows]
+    columns = list(records[0]) if records else ["annotation_id", "label", "value", "current"]
+    if fmt == "csv":
+        emit(to_csv(columns, [list(r.values()) for r in records]), out)
+    elif fmt == "json":
+        emit(to_json(records), out)
+    else:
+        shown = (
+            "label",
+            "value",
+            "agent",
+            "document_url",
+            "asserted_at",
+            "retracted_at",
+            "current",
+        )
+        print_table(
+            shown,
+            [[r[c] for c in shown] for r in records],
+            caption=f"{sum(1 for r in rows if r.current)} current of {len(rows)} annotations",
+        )

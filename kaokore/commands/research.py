@@ -1,0 +1,426 @@
+"""``kaokore sql``, ``kaokore sparql``, ``kaokore similar`` and ``kaokore export rdf|curation``.
+
+Thin shells over :mod:`kaokore.query`. ``export_app`` is the ``kaokore export`` group: other
+modules add their own formats to it (``imagefolder``, ``parquet``, ``webdataset``) with
+``@export_app.command(...)``, so keep it importable without side effects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kaokore.commands.common import open_db
+from kaokore.commands.query import (
+    AgentOption,
+    GenderOption,
+    HolderOption,
+    LimitOption,
+    OrientationOption,
+    OutOption,
+    PeriodOption,
+    RecordIdOption,
+    ReleaseOption,
+    StatusOption,
+    TagOption,
+    TextOption,
+    WorkOption,
+    check_format,
+    collect_filters,
+    emit,
+    note,
+    print_table,
+)
+from kaokore.errors import UsageError
+
+__all__ = ["export_app", "similar", "sparql", "sql"]
+
+export_app = typer.Typer(
+    help="Export faces: as Linked Data (rdf), as a IIIF curation (curation), and more.",
+    no_args_is_help=True,
+)
+
+
+def _print_result(
+    columns: tuple[str, ...], rows: tuple[tuple[object, ...], ...], fmt: str, out: Path | None
+) -> None:
+    from kaokore.query.output import to_csv, to_json
+
+    if fmt == "csv":
+        emit(to_csv(columns, rows), out)
+    elif fmt == "json":
+        emit(to_json([dict(zip(columns, row, strict=True)) for row in rows]), out)
+    else:
+        print_table(columns, rows, caption=f"{len(rows)} rows")
+
+
+def _read_query(query: str) -> str:
+    """A query given inline, or ``@file.sql`` / ``@file.rq`` to read it from a file."""
+    if query.startswith("@"):
+        path = Path(query[1:])
+        if not path.is_file():
+            raise UsageError(f"No query file {path}")
+        return path.read_text(encoding="utf-8")
+    return query
+
+
+def sql(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help="One SELECT statement, or @FILE to read it from a file.", show_default=False
+        ),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    limit: LimitOption = None,
+    out: OutOption = None,
+    views: Annotated[
+        bool, typer.Option("--views", help="List the documented views and their columns.")
+    ] = False,
+) -> None:
+    """Run a read-only SQL query over the documented views.
+
+    Views: faces_current (a face with its current labels as columns), labels_current,
+    annotation_history, face_tags, face_periods, work_summary, pages (`--views` lists their
+    columns). INSERT, UPDATE, DELETE, DROP, ATTACH, PRAGMA assignments and stacked
+    statements are refused; the database is opened read-only.
+
+    Examples:
+
+    ```
+    kaokore sql "SELECT status, count(*) AS faces FROM faces_current GROUP BY status"
+    kaokore sql "SELECT work, period_from FROM faces_current WHERE period_from < 1650" -f csv
+    kaokore sql --views
+    ```
+    """
+    from kaokore.query import VIEWS
+    from kaokore.query import sql as run_sql
+
+    fmt = check_format(format, ("table", "csv", "json"))
+    if views:
+        rows = tuple(
+            (view.name, column, meaning) for view in VIEWS for column, meaning in view.columns
+        )
+        _print_result(("view", "column", "meaning"), rows, fmt, out)
+        return
+    if query is None:
+        raise UsageError('Give a query, e.g. kaokore sql "SELECT * FROM faces_current LIMIT 5"')
+    result = run_sql(open_db(ctx), _read_query(query), limit=limit or None)
+    _print_result(result.columns, result.rows, fmt, out)
+
+
+def sparql(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="A SPARQL query, or @FILE to read it from a file.")],
+    graph: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph", help="Query this exported file (kaokore export rdf) instead of the database."
+        ),
+    ] = None,
+    work: WorkOption = None,
+    holder: HolderOption = None,
+    record_id: RecordIdOption = None,
+    gender: GenderOption = None,
+    status: StatusOption = None,
+    orientation: OrientationOption = None,
+    tag: TagOption = None,
+    text: TextOption = None,
+    period: PeriodOption = None,
+    agent: AgentOption = None,
+    release: ReleaseOption = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    out: OutOption = None,
+) -> None:
+    """Run a SPARQL query over the faces as W3C Web Annotations (see `kaokore export rdf`).
+
+    The graph is built from the faces matching the filters (all faces by default), or read
+    from --graph. Prefixes oa, as, sc, dctypes, dcterms, rdf, rdfs, xsd and kaokore are
+    predefined. Each face is an oa:Annotation; each label a body with kaokore:label (身分),
+    kaokore:key (status), rdf:value (武士) and kaokore:agent.
+
+    Examples:
+
+    ```
+    kaokore sparql 'SELECT ?status (COUNT(DISTINCT ?f) AS ?n) WHERE { ?f oa:hasBody ?b .
+      ?b kaokore:key "status" ; rdf:value ?status } GROUP BY ?status' --holder "Keio University"
+    kaokore sparql @queries/by-work.rq --graph faces.ttl -f csv
+    ```
+    """
+    from kaokore.query import sparql as run_sparql
+
+    fmt = check_format(format, ("table", "csv", "json"))
+    filters = collect_filters(
+        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
+        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
+    )  # fmt: skip
+    given = {k: v for k, v in filters.items() if v}
+    text_query = _read_query(query)
+    if graph is not None:
+        result = run_sparql(None, text_query, graph=graph, **given)
+    else:
+        result = run_sparql(open_db(ctx), text_query, **given)
+    _print_result(result.columns, result.rows, fmt, out)
+
+
+def similar(
+    ctx: typer.Context,
+    face: Annotated[
+        str | None,
+        typer.Argument(
+            help="The face: an id, a face key, a member id or a file name.", show_default=False
+        ),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="How many neighbours.")] = 10,
+    other_works: Annotated[
+        bool,
+        typer.Option("--other-works", help="Only faces from other works than the query face's."),
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Embedding model: hist-hog (default, no torch), random-resnet18, or the name "
+            "stored for a --checkpoint (classifier:RUN).",
+            show_default=False,
+        ),
+    ] = None,
+    compute: Annotated[
+        bool,
+        typer.Option("--compute", help="Compute and store embeddings of the faces with crops."),
+    ] = False,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", help="A `kaokore train classify` run folder (config.json + best.pt)."
+        ),
+    ] = None,
+    recompute: Annotated[
+        bool, typer.Option("--recompute", help="With --compute: redo every face.")
+    ] = False,
+    work: WorkOption = None,
+    holder: HolderOption = None,
+    record_id: RecordIdOption = None,
+    gender: GenderOption = None,
+    status: StatusOption = None,
+    orientation: OrientationOption = None,
+    tag: TagOption = None,
+    text: TextOption = None,
+    period: PeriodOption = None,
+    agent: AgentOption = None,
+    release: ReleaseOption = None,
+    format: Annotated[
+        str,
+        typer.Option("--format", "-f", help="table, csv, json, contact (PNG) or curation (JSON)."),
+    ] = "table",
+    out: OutOption = None,
+) -> None:
+    """Find the faces most similar to FACE by embedding, or compute the embeddings.
+
+    Filters restrict the candidates (or, with --compute, the faces computed). Models:
+    hist-hog (colour histogram + HOG, NumPy only: palette and line layout), random-ARCH
+    (a seeded random torchvision network: low-level texture), or a trained classifier's
+    penultimate layer (--checkpoint; the most meaningful). See docs/research.md.
+
+    Examples:
+
+    ```
+    kaokore similar --compute
+    kaokore similar 572 --k 10 --other-works
+    kaokore similar 572 --format contact --out neighbours.png
+    kaokore similar --compute --checkpoint runs/resnet18
+    kaokore similar 572 --model classifier:resnet18
+    ```
+    """
+    from kaokore.query import compute_embeddings
+    from kaokore.query import similar as find_similar
+    from kaokore.query.embeddings import model_name
+
+    fmt = check_format(format, ("table", "csv", "json", "contact", "curation"))
+    filters = collect_filters(
+        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
+        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
+    )  # fmt: skip
+    database = open_db(ctx)
+    if compute:
+        if face is not None:
+            raise UsageError("--compute computes embeddings for many faces; it takes no FACE")
+        report = compute_embeddings(
+            database, model=model, checkpoint=checkpoint, recompute=recompute, **filters
+        )
+        typer.echo(
+            f"{report.model}: {report.computed} computed, {report.unchanged} unchanged, "
+            f"{report.without_crop} without a stored crop ({report.dims} dimensions)"
+        )
+        return
+    if face is None:
+        raise UsageError("Give a FACE (id, key, member id or file name), or --compute")
+    if fmt in ("contact", "curation") and out is None:
+        raise UsageError(f"--format {fmt} writes a file: give --out")
+    query_row, neighbours = find_similar(
+        database, face, k=k, model=model_name(model, checkpoint), other_works=other_works, **filters
+    )
+    if fmt == "contact":
+        from kaokore.query import contact_sheet
+
+        assert out is not None
+        contact_sheet(
+            [query_row, *(n.face for n in neighbours)],
+            out,
+            blob_dir=database.settings.blob_dir,
+            scores=[1.0, *(n.score for n in neighbours)],
+        )
+        note(f"Wrote {out}: face {query_row.face_id} and {len(neighbours)} neighbours")
+        return
+    if fmt == "curation":
+        from kaokore.query.curation_export import curation_document
+
+        result = curation_document(
+            [query_row, *(n.face for n in neighbours)],
+            label=f"kaokore: faces similar to face {query_row.face_id}",
+        )
+        emit(result.to_json(), out)
+        if result.skipped:
+            note(f"{result.skipped} faces have no canvas and were left out")
+        return
+    records = [n.as_dict() for n in neighbours]
+    if fmt in ("csv", "json"):
+        from kaokore.query.output import to_csv, to_json
+
+        columns = list(records[0]) if records else ["rank", "score", "face_id"]
+        text_out = (
+            to_csv(columns, [list(r.values()) for r in records])
+            if fmt == "csv"
+            else to_json(records)
+        )
+        emit(text_out, out)
+        return
+    shown = ("rank", "score", "face_id", "work", "status", "gender", "orientation")
+    print_table(
+        shown,
+        [[r[c] for c in shown] for r in records],
+        title=f"Faces similar to {query_row.face_id} ({query_row.work}, {query_row.status})",
+    )
+
+
+@export_app.command("rdf")
+def export_rdf_command(
+    ctx: typer.Context,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="turtle or json-ld (also nt, xml).")
+    ] = "turtle",
+    out: OutOption = None,
+    base: Annotated[
+        str, typer.Option("--base", help="Base IRI for faces, works and holders.")
+    ] = "https://w3id.org/kaokore/id/",
+    work: WorkOption = None,
+    holder: HolderOption = None,
+    record_id: RecordIdOption = None,
+    gender: GenderOption = None,
+    status: StatusOption = None,
+    orientation: OrientationOption = None,
+    tag: TagOption = None,
+    text: TextOption = None,
+    period: PeriodOption = None,
+    agent: AgentOption = None,
+    release: ReleaseOption = None,
+    limit: LimitOption = None,
+) -> None:
+    """Export the faces as Linked Data: W3C Web Annotations on their canvases.
+
+    Each face is an oa:Annotation whose target is its canvas (or image) with an
+    oa:FragmentSelector xywh=...; its labels are oa:TextualBody bodies with their agent;
+    works and holders link to their IIIF manifests.
+
+    Examples:
+
+    ```
+    kaokore export rdf --out faces.ttl
+    kaokore export rdf --format json-ld --status warrior --out warriors.jsonld
+    ```
+    """
+    from kaokore.query import export_rdf
+
+    filters = collect_filters(
+        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
+        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
+    )  # fmt: skip
+    text_out = export_rdf(
+        open_db(ctx), format=format, out=out, base=base, limit=limit or None, **filters
+    )
+    if text_out is not None:
+        typer.echo(text_out, nl=False)
+    else:
+        note(f"Wrote {out}")
+
+
+@export_app.command("curation")
+def export_curation_command(
+    ctx: typer.Context,
+    out: OutOption = None,
+    shape: Annotated[
+        str,
+        typer.Option(
+            "--as", help="curation (cr:Curation, IIIF Curation Viewer) or annotation-page (IIIF 3)."
+        ),
+    ] = "curation",
+    curation_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="The document's @id: the URL it will be served from.", show_default=False
+        ),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="The document's label.", show_default=False)
+    ] = None,
+    work: WorkOption = None,
+    holder: HolderOption = None,
+    record_id: RecordIdOption = None,
+    gender: GenderOption = None,
+    status: StatusOption = None,
+    orientation: OrientationOption = None,
+    tag: TagOption = None,
+    text: TextOption = None,
+    period: PeriodOption = None,
+    agent: AgentOption = None,
+    release: ReleaseOption = None,
+    limit: LimitOption = None,
+) -> None:
+    """Export the matching faces as a IIIF curation the Curation Viewer can open.
+
+    One sc:Range per manifest, members canvas#xywh=... with the current labels as metadata.
+    Faces without a canvas (known only from the official files) cannot be members of a
+    curation and are left out (counted on standard error); `--as annotation-page` includes
+    them, targeting the image.
+
+    Examples:
+
+    ```
+    kaokore export curation --status warrior --period 1600-1650 --out warriors.json
+    kaokore export curation --work 酒呑童子 --as annotation-page --out shuten.json
+    ```
+    """
+    from kaokore.query import export_curation
+
+    if shape not in ("curation", "annotation-page"):
+        raise UsageError(f"--as {shape!r}: use curation or annotation-page")
+    filters = collect_filters(
+        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
+        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
+    )  # fmt: skip
+    result = export_curation(
+        open_db(ctx),
+        shape="annotation-page" if shape == "annotation-page" else "curation",
+        curation_id=curation_id,
+        label=label,
+        limit=limit or None,
+        **filters,
+    )
+    emit(result.to_json(), out)
+    message = f"{result.faces} faces exported"
+    if result.skipped:
+        message += f", {result.skipped} left out (no canvas: known only from the official files)"
+    note(message)
