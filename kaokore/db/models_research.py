@@ -3,15 +3,15 @@
 Why separate from :mod:`kaokore.db.models`: both tables are derived data that the research
 queries (``kaokore.query``) own; nothing upstream asserts them, and they can be rebuilt at
 any time. They are declared on the same ``Base`` so that ``alembic upgrade head`` (revision
-0002) and ``Base.metadata`` stay identical; ``kaokore.db.models`` imports this module at its
-end so that every user of the metadata sees them.
+0002) and ``Base.metadata`` stay identical; ``kaokore.db`` imports this module so that every
+user of the metadata sees them.
 
 ``period_terms`` maps each distinct 制作年 value to its year range (see
-:mod:`kaokore.query.periods`), so that the SQL views can show a face's period without Python.
+:mod:`kaokore.periods`), so that the SQL views can show a face's period without Python.
 It is filled by the migration for the values already stored and kept up to date on every
 insert into ``annotations`` through SQLAlchemy, ORM or bulk (an engine event below). A
 writer that bypasses SQLAlchemy, or a change to the era tables, needs
-:func:`kaokore.query.periods_store.refresh_period_terms`.
+:func:`kaokore.db.period_terms.refresh_period_terms`.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class PeriodTerm(Base):
     """A distinct 制作年 value and the year range it means (None: unknown or unread).
 
     ``precise`` marks values that state years themselves (``from 1600``, ``1651``): when a
-    face has several values they win over named periods (see :mod:`kaokore.query.periods`).
+    face has several values they win over named periods (see :mod:`kaokore.periods`).
     ``kind`` is ``unmapped`` for a value no rule can read.
     """
 
@@ -138,6 +138,6 @@ def _remember_period_values(
     values = _inserted_period_values(statement, multiparams, params)
     if not values or not _has_period_terms(connection):
         return
-    from kaokore.query.periods_store import ensure_period_terms
+    from kaokore.db.period_terms import ensure_period_terms
 
     ensure_period_terms(connection, values)

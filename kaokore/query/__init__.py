@@ -25,8 +25,8 @@ from kaokore.query.curation_export import CurationExport, export_curation
 from kaokore.query.embeddings import EmbeddingReport, compute_embeddings
 from kaokore.query.faces import count_faces, face_ids, faces, history, stats
 from kaokore.query.filters import FaceFilter
-from kaokore.query.periods import FacePeriod, YearRange, combine_periods, parse_period
-from kaokore.query.periods_store import refresh_period_terms
+from kaokore.periods import FacePeriod, YearRange, combine_periods, parse_period
+from kaokore.db.period_terms import refresh_period_terms
 from kaokore.query.rdf import build_graph, export_rdf
 from kaokore.query.readonly import sql
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow, TabularResult

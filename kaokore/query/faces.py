@@ -31,7 +31,7 @@ from kaokore.errors import UsageError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.filters import FaceFilter, Values, face_ids_select, not_indexed, validate
 from kaokore.query.names import DERIVED_COLUMNS, label_key
-from kaokore.query.periods import combine_periods
+from kaokore.periods import combine_periods
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow
 from kaokore.vocab import KEY_ENGLISH, RECORD_ID_KEYS, VALUE_ENGLISH
 

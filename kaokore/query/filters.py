@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Face, Release, ReleaseMember, Work
 from kaokore.errors import UsageError
-from kaokore.query.periods import parse_period, parse_period_query
+from kaokore.periods import parse_period, parse_period_query
 from kaokore.vocab import RECORD_ID_KEYS, VALUE_ENGLISH, japanese_value
 
 __all__ = ["FaceFilter", "Values", "face_ids_select", "not_indexed", "validate"]
@@ -262,7 +262,7 @@ def _english_matches(text: str) -> list[str]:
 def _period_condition(session: Session, low: int | None, high: int | None) -> ColumnElement[bool]:
     """Faces whose combined 制作年 range overlaps ``[low, high]``.
 
-    The distinct values are read in Python (:func:`kaokore.query.periods.parse_period`) and
+    The distinct values are read in Python (:func:`kaokore.periods.parse_period`) and
     pushed into SQL as CASE expressions, so the rule is the Python one, whatever
     ``period_terms`` holds, and no per-face data leaves the database.
     """

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kaokore.query.names import english_value
-from kaokore.query.periods import FacePeriod
+from kaokore.periods import FacePeriod
 
 __all__ = [
     "FACE_COLUMNS",

@@ -15,7 +15,7 @@ from tests.query.conftest import TagLine
 
 RECORD_KEYS = ("DOI", "京都大学貴重資料デジタルアーカイブレコードID", "慶応義塾大学請求記号")
 
-# The 1.3 制作年 values, read by hand (independent of kaokore.query.periods).
+# The 1.3 制作年 values, read by hand (independent of kaokore.periods).
 YEARS = {
     "from 1500": (1500, None), "from 1600": (1600, None), "from 1688": (1688, None),
     "to 1600": (None, 1600), "to 1700": (None, 1700), "to 1704": (None, 1704),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaokore.errors import UsageError
-from kaokore.query.periods import (
+from kaokore.periods import (
     combine_periods,
     era_table,
     overlaps,

@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("value", name=op.f("pk_period_terms")),
     )
 
-    from kaokore.query.periods_store import refresh_period_terms
+    from kaokore.db.period_terms import refresh_period_terms
     from kaokore.query.views import create_views_sql
 
     connection = op.get_bind()

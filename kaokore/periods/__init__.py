@@ -166,7 +166,7 @@ class FacePeriod:
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:
-    text = resources.files("kaokore.query").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("kaokore.periods").joinpath(name).read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     return list(csv.DictReader(io.StringIO("\n".join(lines))))
 

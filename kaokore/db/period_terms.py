@@ -3,7 +3,7 @@
 Why a table at all: the SQL views (``faces_current.period_from``) must work without Python,
 so the years of each value are stored once per distinct value, not per face. Python code
 never depends on the table being complete: :func:`kaokore.query.faces` reads the values
-itself. Rows are only ever added or recomputed here, from :mod:`kaokore.query.periods`.
+itself. Rows are only ever added or recomputed here, from :mod:`kaokore.periods`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kaokore.db.models import Annotation
 from kaokore.db.models_research import PERIOD_LABEL, PeriodTerm
-from kaokore.query.periods import parse_period
+from kaokore.periods import parse_period
 
 __all__ = ["ensure_period_terms", "refresh_period_terms", "term_row"]
 
