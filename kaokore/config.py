@@ -39,7 +39,7 @@ DATABASE_FILE: Final = "kaokore.db"
 #: Where a bare ``kaokore ingest`` starts on a new database: CODH's face collection feed.
 DEFAULT_FEED_URL: Final = "https://mp.ex.nii.ac.jp/api/face/as/collection.json"
 
-USER_AGENT: Final = f"kaokore/{__version__} (+https://github.com/kaokore/kaokore; research harvester)"
+USER_AGENT: Final = f"kaokore/{__version__} (research harvester of the KaoKore face collection)"
 #: Requests in flight at once to one host: polite for a public, often slow, server.
 DEFAULT_HOST_CONCURRENCY: Final = 4
 #: Requests started per second to one host.

@@ -7,8 +7,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from kaokore.commands.common import console, open_db
-from kaokore.db import Annotation, Document, Face, Release, Source, Work
-from kaokore.db import migrate
+from kaokore.db import Annotation, Document, Face, Release, Source, Work, migrate
 
 app = typer.Typer(help="Create, migrate and inspect the research database.", no_args_is_help=True)
 

@@ -20,13 +20,13 @@ Only NumPy, Pillow, SQLAlchemy and rdflib are needed; pandas for ``as_dataframe=
 torch for the torch embedding models are imported when used.
 """
 
+from kaokore.db.period_terms import refresh_period_terms
+from kaokore.periods import FacePeriod, YearRange, combine_periods, parse_period
 from kaokore.query.contact import contact_sheet
 from kaokore.query.curation_export import CurationExport, export_curation
 from kaokore.query.embeddings import EmbeddingReport, compute_embeddings
 from kaokore.query.faces import count_faces, face_ids, faces, history, stats
 from kaokore.query.filters import FaceFilter
-from kaokore.periods import FacePeriod, YearRange, combine_periods, parse_period
-from kaokore.db.period_terms import refresh_period_terms
 from kaokore.query.rdf import build_graph, export_rdf
 from kaokore.query.readonly import sql
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow, TabularResult
@@ -35,7 +35,6 @@ from kaokore.query.sparql import sparql
 from kaokore.query.views import VIEWS
 
 __all__ = [
-    "VIEWS",
     "CurationExport",
     "EmbeddingReport",
     "FaceFilter",
@@ -47,6 +46,7 @@ __all__ = [
     "StatsResult",
     "StatsRow",
     "TabularResult",
+    "VIEWS",
     "YearRange",
     "build_graph",
     "combine_periods",

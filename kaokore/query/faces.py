@@ -28,10 +28,10 @@ from kaokore.db.models import (
     Work,
 )
 from kaokore.errors import UsageError
+from kaokore.periods import combine_periods
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.filters import FaceFilter, Values, face_ids_select, not_indexed, validate
 from kaokore.query.names import DERIVED_COLUMNS, label_key
-from kaokore.periods import combine_periods
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow
 from kaokore.vocab import KEY_ENGLISH, RECORD_ID_KEYS, VALUE_ENGLISH
 

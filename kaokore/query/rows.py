@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from kaokore.query.names import english_value
 from kaokore.periods import FacePeriod
+from kaokore.query.names import english_value
 
 __all__ = [
     "FACE_COLUMNS",

@@ -65,8 +65,8 @@ def similar(
                 f"Face {face_id} has no {model!r} embedding. Compute them with "
                 f"`kaokore similar --compute --model {model}` (faces need a stored crop)."
             )
-        candidates = None if face_filter.empty else select_faces(session, face_filter)
-        ids, matrix = load_vectors(session, model, candidates)
+        # Always through the filter: it also leaves out faces deleted upstream.
+        ids, matrix = load_vectors(session, model, select_faces(session, face_filter))
         if matrix.shape[0] == 0 or matrix.shape[1] != query_vectors.shape[1]:
             return load_rows(session, [face_id])[0], []
         scores = matrix @ query_vectors[0]
