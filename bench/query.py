@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -50,6 +51,7 @@ from kaokore.db.models import (  # noqa: E402
     ReleaseMember,
     Work,
 )
+from kaokore.errors import UsageError  # noqa: E402
 from kaokore.ingest.curation import normalise_value  # noqa: E402
 
 TAGS = REPO.parent / "shared" / "data" / "kaokore" / "official" / "v1.3" / "original_tags.txt"
@@ -179,13 +181,27 @@ def queries() -> list[tuple[str, Callable[[str], Any]]]:
 DEADLINE = [float("inf")]
 
 
-@event.listens_for(Engine, "connect")
-def _interruptible(dbapi_connection: Any, _record: Any) -> None:
+def _interruptible(connection: Any) -> Any:
     """Let a query that runs past DEADLINE be interrupted (SQLite checks every 100k steps)."""
+    connection.set_progress_handler(lambda: int(time.perf_counter() > DEADLINE[0]), 100_000)
+    return connection
+
+
+@event.listens_for(Engine, "connect")
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     if hasattr(dbapi_connection, "set_progress_handler"):
-        dbapi_connection.set_progress_handler(
-            lambda: int(time.perf_counter() > DEADLINE[0]), 100_000
-        )
+        _interruptible(dbapi_connection)
+
+
+_sqlite_connect = sqlite3.connect
+
+
+def _connect(*args: Any, **kwargs: Any) -> Any:
+    """``kaokore sql`` opens its own read-only connection: make that one stoppable too."""
+    return _interruptible(_sqlite_connect(*args, **kwargs))
+
+
+sqlite3.connect = _connect
 
 
 def time_all(url: str, repeat: int, limit: float) -> dict[str, tuple[float | None, Any]]:
@@ -204,7 +220,7 @@ def time_all(url: str, repeat: int, limit: float) -> dict[str, tuple[float | Non
                     result = run(database)
                     if attempt:
                         times.append(time.perf_counter() - started)
-            except OperationalError as exc:
+            except (OperationalError, UsageError) as exc:
                 if "interrupted" not in str(exc):
                     raise
                 results[name] = (None, None)

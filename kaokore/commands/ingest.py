@@ -167,6 +167,8 @@ def _import_official(database: Database, folder: Path) -> HarvestReport:
     if not folder.is_dir():
         raise UsageError(f"--official {folder}: no such folder")
     outcome = import_official(database, folder)
+    if outcome.changed:
+        database.analyze()
     report = HarvestReport()
     report.count("documents", "updated" if outcome.changed else "unchanged")
     report.count("faces", "new", outcome.new_faces)

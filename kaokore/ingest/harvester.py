@@ -488,6 +488,9 @@ async def harvest(
         run.report.requests = client.requests_made
         run.report.conditional_requests = client.conditional_requests
         run.report.bytes_received = client.bytes_received
+    faces = run.report.counts["faces"]
+    if not options.dry_run and (faces["new"] or faces["deleted"]):
+        await asyncio.to_thread(database.analyze)
     return run.report
 
 

@@ -467,8 +467,8 @@ def _stats_sql(
     values = [combinations.c[f"v{index}"] for index in range(len(columns))]
     grouped = select(*values, func.count()).group_by(*values)
     counts: Counter[tuple[str | None, ...]] = Counter()
-    for row in session.execute(grouped):
-        counts[tuple(row[:-1])] += int(row[-1])
+    for cells in session.execute(grouped):
+        counts[tuple(cells[:-1])] += int(cells[-1])
     return counts, total
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import datetime as dt
+import gc
 import json
 import tarfile
 import warnings
