@@ -142,5 +142,3 @@ app.add_typer(paint_commands.app, name="paint")
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     app(args=argv, prog_name="kaokore")
-
-

@@ -111,7 +111,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def database(database_url: str, tmp_path: Path) -> Iterator["Database"]:
+def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
     """An open database at head, on each backend, with its home folder in ``tmp_path``."""
     from kaokore.config import Settings
     from kaokore.db import open_database

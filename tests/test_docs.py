@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_command_has_help_text() -> None:
-    missing = [" ".join(path) for path, command in command_paths(app) if not (command.help or "").strip()]
+    missing = [
+        " ".join(path) for path, command in command_paths(app) if not (command.help or "").strip()
+    ]
     assert missing == []
 
 

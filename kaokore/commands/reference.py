@@ -54,7 +54,8 @@ def render_reference(app: typer.Typer) -> str:
         help_text = (command.help or "").strip()
         lines += [help_text, ""]
         params = [
-            p for p in command.params
+            p
+            for p in command.params
             if p.name not in ("help", "install_completion", "show_completion")
         ]
         if params:

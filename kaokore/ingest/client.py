@@ -227,7 +227,7 @@ class PoliteClient:
                     raise FetchError(
                         f"redirect {response.status} without Location",
                         url=url,
-                        status=response.status_code,
+                        status=response.status,
                     )
                 current = urljoin(current, location)
                 continue

@@ -189,6 +189,7 @@ def _pending_jobs(
     jobs: dict[int, list[_Job]] = defaultdict(list)
     with database.session() as session:
         for face_id, key, x, y, w, h, service_id in session.execute(query):
+            assert service_id is not None  # the query keeps faces with a service only
             jobs[service_id].append(_Job(face_id, key, Region(x=x, y=y, w=w, h=h), service_id))
     return jobs
 

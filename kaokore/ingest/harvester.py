@@ -212,9 +212,9 @@ class _Harvest:
         activities = [activity for page in pages for activity in page.activities]
         effects = newest_per_object(activities, cursor)
         for page_url in [url, *seen]:
-            page_doc = self.run_cache.get(page_url)
-            if page_doc is not None:
-                self.report.count("documents", "updated" if page_doc.changed else "unchanged")
+            walked = self.run_cache.get(page_url)
+            if walked is not None:
+                self.report.count("documents", "updated" if walked.changed else "unchanged")
         retry = self.failed_curations(source_id)
         deletes = [obj for obj, act in effects.items() if act.type in ("Delete", "Remove")]
         updates = [obj for obj, act in effects.items() if act.type not in ("Delete", "Remove")]
@@ -230,9 +230,9 @@ class _Harvest:
             # The feed's own documents are remembered only now, with the cursor, so that a
             # crash before this point walks the same pages again next time.
             for page_url in [url, *seen]:
-                page_doc = self.run_cache.get(page_url)
-                if page_doc is not None and page_doc.changed:
-                    self.documents.commit_document(session, page_doc)
+                walked = self.run_cache.get(page_url)
+                if walked is not None and walked.changed:
+                    self.documents.commit_document(session, walked)
             source = session.get(Source, source_id)
             assert source is not None
             if newest is not None and (cursor is None or newest > cursor):

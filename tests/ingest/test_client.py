@@ -172,3 +172,12 @@ def test_per_host_rate_spaces_request_starts() -> None:
 
     asyncio.run(run())
     assert stamps[-1] - stamps[0] >= 5 / 20 * 0.9
+
+
+def test_a_redirect_without_location_is_a_clear_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302)
+
+    with pytest.raises(FetchError, match="redirect 302 without Location") as failure:
+        fetch(handler)
+    assert failure.value.status == 302
