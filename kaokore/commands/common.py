@@ -7,6 +7,7 @@ flag, its environment variable and its help text are the same everywhere.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.console import Console
 
 from kaokore.config import DB_ENV, HOME_ENV, Settings
 from kaokore.db import Database, open_database
+from kaokore.errors import UsageError
 
 __all__ = [
     "AppState",
@@ -26,6 +28,7 @@ __all__ = [
     "console",
     "err_console",
     "open_db",
+    "require_train_extra",
     "run_sync",
     "settings_of",
 ]
@@ -88,3 +91,22 @@ def open_db(ctx: typer.Context, *, upgrade: bool = False) -> Database:
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run the async core from a sync command, on a fresh event loop."""
     return asyncio.run(coroutine)
+
+
+def require_train_extra(
+    command: str, modules: tuple[str, ...] = ("torch", "torchvision", "matplotlib")
+) -> None:
+    """Fail with the install hint, not a traceback, when the train extra is missing.
+
+    Looks the packages up without importing them, so the check costs nothing.
+    """
+    for name in modules:
+        try:
+            missing = importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):
+            missing = True
+        if missing:
+            raise UsageError(
+                f"{command} needs {name}, which is not installed. "
+                "Install the train extra: pip install 'kaokore[train]'"
+            )

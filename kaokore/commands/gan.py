@@ -11,27 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from kaokore.commands.common import console
+from kaokore.commands.common import console, require_train_extra
 from kaokore.errors import UsageError
 
-__all__ = ["DeviceOption", "SeedOption", "require_torch", "sample", "train_gan"]
+__all__ = ["DeviceOption", "SeedOption", "sample", "train_gan"]
 
 DeviceOption = Annotated[
     str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
-
-
-def require_torch() -> None:
-    """Fail with the install hint when the train extra (torch) is missing."""
-    try:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
-    except ImportError as exc:
-        raise UsageError(
-            f"this command needs torch and torchvision ({exc.name} is missing). "
-            "Install the train extra: pip install 'kaokore[train]'"
-        ) from exc
 
 
 def train_gan(
@@ -103,7 +91,7 @@ def train_gan(
     kaokore train gan --release rel --res 64 --channels 64 --steps 300 --device cpu --out tiny
     ```
     """
-    require_torch()
+    require_train_extra("kaokore train gan", ("torch", "torchvision"))
     from kaokore.learn.gan import GanConfig, GanTrainConfig
     from kaokore.learn.gan import train_gan as train
 
@@ -158,7 +146,7 @@ def sample(
     kaokore sample --checkpoint runs/gan64/checkpoint.pt --n 16 --truncation 1 --seed 3 --out s3
     ```
     """
-    require_torch()
+    require_train_extra("kaokore sample", ("torch", "torchvision"))
     from kaokore.learn.gan import sample as draw
 
     if n < 1:

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from kaokore.commands.common import console
-from kaokore.commands.gan import DeviceOption, SeedOption, require_torch
+from kaokore.commands.common import console, require_train_extra
+from kaokore.commands.gan import DeviceOption, SeedOption
 from kaokore.errors import UsageError
 
 __all__ = ["agent", "app", "optimize", "run"]
@@ -79,7 +79,7 @@ def optimize(
     kaokore paint optimize a.jpg b.jpg c.jpg --strokes 512 --size 128 --device cuda --out p128
     ```
     """
-    require_torch()
+    require_train_extra("kaokore paint", ("torch", "torchvision"))
     from kaokore.learn.paint import OptimizeConfig, optimize_images
 
     if strokes < stages or stages < 1:
@@ -138,7 +138,7 @@ def agent(
     kaokore paint agent --release rel --renderer painter/renderer.pt --steps 5000 --out painter2
     ```
     """
-    require_torch()
+    require_train_extra("kaokore paint", ("torch", "torchvision"))
     from kaokore.learn.paint import AgentConfig, RendererTrainConfig, train_agent_on_release
 
     if size % grid or (size // grid) & (size // grid - 1) or size // grid < 4:
@@ -184,7 +184,7 @@ def run(
     kaokore paint run a.jpg b.jpg --actor painter/actor.pt --steps 20 --display-size 128 --out p
     ```
     """
-    require_torch()
+    require_train_extra("kaokore paint", ("torch", "torchvision"))
     from kaokore.learn.paint import run_agent
 
     painting = run_agent(

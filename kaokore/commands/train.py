@@ -7,14 +7,13 @@ Other training commands (``kaokore train gan``) attach themselves to :data:`app`
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from kaokore.commands.common import console, settings_of
+from kaokore.commands.common import console, require_train_extra, settings_of
 from kaokore.errors import UsageError
 
 if TYPE_CHECKING:
@@ -123,20 +122,6 @@ ProgressOption = Annotated[
 ]
 
 
-def _require_train_extra() -> None:
-    """Fail with the install hint, not a traceback, when torch and friends are missing."""
-    for name in ("torch", "torchvision", "matplotlib"):
-        try:
-            missing = importlib.util.find_spec(name) is None
-        except (ImportError, ValueError):
-            missing = True
-        if missing:
-            raise UsageError(
-                f"kaokore train needs {name}, which is not installed. "
-                "Install the train extra: pip install 'kaokore[train]'"
-            )
-
-
 def _names(values: list[str] | None, valid: tuple[str, ...], option: str) -> list[str]:
     """Accept repeated options and comma-separated lists; check every name."""
     if not values:
@@ -235,7 +220,7 @@ def classify(
     kaokore train classify --release ./kaokore --image-size 64 --epochs 3 --limit 200 --device cpu
     ```
     """
-    _require_train_extra()
+    require_train_extra("kaokore train")
     from kaokore.learn.cache import CACHE_SUBDIR
     from kaokore.learn.train import TrainConfig, default_run_dir, train_classifier
 
@@ -333,7 +318,7 @@ def baselines(
     kaokore train baselines --release kaokore-v1.0 --archs resnet18,vgg11 --tasks gender --epochs 5
     ```
     """
-    _require_train_extra()
+    require_train_extra("kaokore train")
     from datetime import datetime
 
     from kaokore.learn.baselines import TASKS, run_baselines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,7 +15,6 @@ from typer.testing import CliRunner
 pytest.importorskip("torch", reason="needs the train extra")
 
 from kaokore import cli  # noqa: E402
-from kaokore.commands import train as train_commands  # noqa: E402
 
 TINY = [
     "--image-size",
@@ -144,9 +144,9 @@ def test_baselines_rejects_unknown_names(official_root: Path) -> None:
 def test_without_the_train_extra_the_command_says_how_to_install(
     official_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = train_commands.importlib.util.find_spec
+    real = importlib.util.find_spec
     monkeypatch.setattr(
-        train_commands.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name, *a: None if name == "torch" else real(name, *a),
     )
