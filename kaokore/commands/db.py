@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
@@ -35,7 +37,7 @@ def status(ctx: typer.Context) -> None:
 
     Example: `kaokore db status`
     """
-    database = open_db(ctx)
+    database = open_db(ctx, read_only=True)
     table = Table("what", "count", title=f"{database.url}")
     with database.session() as session:
         for label, model in (
@@ -51,3 +53,51 @@ def status(ctx: typer.Context) -> None:
     with database.engine.connect() as connection:
         table.caption = f"schema revision {migrate.current_revision(connection)}"
     console.print(table)
+
+
+@app.command("reader-role")
+def reader_role(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The role to create or update.")] = "kaokore_reader",
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env",
+            help="Name of an environment variable holding the role's password: the role may "
+            "then log in. Without it, a group role to GRANT to existing users.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Create a PostgreSQL role that may read the documented views and nothing else.
+
+    The way to give colleagues access to a shared database: the role has SELECT on the
+    views of `kaokore sql --views` only (not on the base tables), sessions that start
+    read-only with a 60 s statement timeout, and no other privilege. Run it as the owner;
+    run it again after `kaokore db upgrade` to grant new views. See docs/security.md.
+
+    Examples:
+
+    ```
+    export KAOKORE_DB=postgresql+psycopg://owner@db/kaokore
+    READER_PW=... kaokore db reader-role alice --password-env READER_PW
+    kaokore db reader-role kaokore_reader
+    ```
+    """
+    import os
+
+    from kaokore.errors import UsageError
+    from kaokore.query.roles import create_reader_role
+
+    password = None
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if not password:
+            raise UsageError(f"--password-env {password_env}: that environment variable is empty")
+    role = create_reader_role(open_db(ctx), name, password=password)
+    what = "Created" if role.created else "Updated"
+    how = "may log in" if role.login else "a group role: GRANT it to users"
+    console.print(
+        f"{what} role {role.name} ({how}): SELECT on {', '.join(role.relations)}; "
+        "sessions read-only, statement timeout 60 s."
+    )
