@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
-from kaokore.commands.common import console, open_db
+from kaokore.commands.common import console, open_db, settings_of
 from kaokore.db import Annotation, Document, Face, Release, Source, Work, migrate
 
 app = typer.Typer(help="Create, migrate and inspect the research database.", no_args_is_help=True)
@@ -29,6 +29,31 @@ def upgrade(ctx: typer.Context) -> None:
     with database.engine.connect() as connection:
         revision = migrate.current_revision(connection)
     console.print(f"{database.url} is at schema revision {revision} (head).")
+
+
+@app.command()
+def stamp(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="The revision the schema is at (or head).")],
+) -> None:
+    """Record the schema revision without migrating: for a database whose record is wrong.
+
+    Only when you know the schema is at REVISION (a hand-migrated database, a restored
+    copy of the revision table); `kaokore db upgrade` says when that is the likely cause.
+
+    Example: `kaokore db stamp 0002`
+    """
+    from kaokore.db.session import make_engine
+
+    settings = settings_of(ctx)
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.stamp(engine, revision)
+        with engine.connect() as connection:
+            recorded = migrate.current_revision(connection)
+    finally:
+        engine.dispose()
+    console.print(f"Recorded schema revision {recorded}.")
 
 
 @app.command()

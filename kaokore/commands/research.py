@@ -184,7 +184,7 @@ def sparql(
     if graph is not None:
         result = run_sparql(None, text_query, graph=graph, **given)
     else:
-        result = run_sparql(open_db(ctx), text_query, **given)
+        result = run_sparql(open_db(ctx, read_only=True), text_query, **given)
     _print_result(result.columns, result.rows, fmt, out)
 
 
@@ -371,7 +371,12 @@ def export_rdf_command(
         orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
     )  # fmt: skip
     text_out = export_rdf(
-        open_db(ctx), format=format, out=out, base=base, limit=limit or None, **filters
+        open_db(ctx, read_only=True),
+        format=format,
+        out=out,
+        base=base,
+        limit=limit or None,
+        **filters,
     )
     if text_out is not None:
         typer.echo(text_out, nl=False)
@@ -434,7 +439,7 @@ def export_curation_command(
         orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
     )  # fmt: skip
     result = export_curation(
-        open_db(ctx),
+        open_db(ctx, read_only=True),
         shape="annotation-page" if shape == "annotation-page" else "curation",
         curation_id=curation_id,
         label=label,

@@ -108,9 +108,11 @@ def test_read_only_opening_refuses_writes_through_sqlalchemy(any_db: SmallDb) ->
         assert database.read_only
         with database.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM faces_current")).scalar() == 6
-        with pytest.raises(Exception, match="read-only|readonly|not authorized"):
-            with database.engine.begin() as connection:
-                connection.execute(text("DELETE FROM annotations"))
+        with (
+            pytest.raises(Exception, match="read-only|readonly|not authorized"),
+            database.engine.begin() as connection,
+        ):
+            connection.execute(text("DELETE FROM annotations"))
     assert fingerprint(any_db.database) == before
 
 
@@ -132,7 +134,9 @@ def test_endless_rows_are_streamed_and_cut(any_db: SmallDb) -> None:
     assert len(result.rows) == 1000 and result.truncated
     assert result.rows[-1] == (1000,)
     assert time.monotonic() - started < 10
-    code, out, err = invoke(any_db, "sql", ENDLESS + "SELECT n FROM r", "--max-rows", "5", "-f", "csv")
+    code, out, err = invoke(
+        any_db, "sql", ENDLESS + "SELECT n FROM r", "--max-rows", "5", "-f", "csv"
+    )
     assert code == 0 and out.split() == ["n", "1", "2", "3", "4", "5"]
     assert "cut after 5 rows (--max-rows)" in err
     # Fewer rows than the bound: nothing said.
@@ -182,11 +186,18 @@ def test_reader_role_reads_the_views_only(small_pg_db: SmallDb) -> None:
     url = small_pg_db.database.engine.url
     os.environ.setdefault("KAOKORE_TEST_READER_PW", "reader-secret")
     code, out, err = invoke(
-        small_pg_db, "db", "reader-role", "kaokore_test_reader", "--password-env", "KAOKORE_TEST_READER_PW"
+        small_pg_db,
+        "db",
+        "reader-role",
+        "kaokore_test_reader",
+        "--password-env",
+        "KAOKORE_TEST_READER_PW",
     )
     assert code == 0, err
     assert "SELECT on faces_current" in out
-    again = create_reader_role(small_pg_db.database, "kaokore_test_reader", password="reader-secret")
+    again = create_reader_role(
+        small_pg_db.database, "kaokore_test_reader", password="reader-secret"
+    )
     assert not again.created
     reader_url = make_url(url.render_as_string(hide_password=False)).set(
         username="kaokore_test_reader", password="reader-secret"
@@ -204,10 +215,12 @@ def test_reader_role_reads_the_views_only(small_pg_db: SmallDb) -> None:
 
     engine = create_engine(reader)
     try:
-        with pytest.raises(Exception, match="read-only|permission denied"):
-            with engine.begin() as connection:
-                connection.execute(text("SET default_transaction_read_only = off"))
-                connection.execute(text("DELETE FROM annotations"))
+        with (
+            pytest.raises(Exception, match="read-only|permission denied"),
+            engine.begin() as connection,
+        ):
+            connection.execute(text("SET default_transaction_read_only = off"))
+            connection.execute(text("DELETE FROM annotations"))
     finally:
         engine.dispose()
     assert fingerprint(small_pg_db.database) == before
@@ -219,4 +232,3 @@ def test_reader_role_on_sqlite_says_what_to_do(small_db: SmallDb) -> None:
     code, _, err = invoke(small_db, "db", "reader-role")
     assert code == 2 and err.count("\n") == 1
     assert "read access to the file" in err
-
