@@ -75,7 +75,9 @@ def test_read_only_file_reading_commands_work(read_only_db: tuple[str, Path, Pat
     code, out, err = invoke(url, home, "db", "status")
     assert code == 0, err
     assert "faces" in out
-    code, out, err = invoke(url, home, "sql", "SELECT count(*) AS n FROM faces_current", "-f", "csv")
+    code, out, err = invoke(
+        url, home, "sql", "SELECT count(*) AS n FROM faces_current", "-f", "csv"
+    )
     assert code == 0 and out.split() == ["n", "0"], err
     code, out, err = invoke(url, home, "query", "stats", "--by", "status", "-f", "csv")
     assert code == 0, err
@@ -87,7 +89,11 @@ def test_read_only_file_reading_commands_work(read_only_db: tuple[str, Path, Pat
 def test_read_only_file_writing_commands_say_why(read_only_db: tuple[str, Path, Path]) -> None:
     url, home, path = read_only_db
     before = path.read_bytes()
-    for args in (("db", "upgrade"), ("ingest", "http://127.0.0.1:9/feed.json"), ("build", "--version", "x")):
+    for args in (
+        ("db", "upgrade"),
+        ("ingest", "http://127.0.0.1:9/feed.json"),
+        ("build", "--version", "x"),
+    ):
         code, _, err = invoke(url, home, *args)
         assert code == 2, (args, err)
         assert err.count("\n") == 1 and "Traceback" not in err, err
