@@ -26,5 +26,5 @@ def page_labels(session: Session, canvas_uris: Iterable[str | None]) -> dict[str
         return {}
     found = session.execute(
         select(Canvas.uri, Canvas.label, Canvas.position).where(Canvas.uri.in_(uris))
-    ).tuples()
+    )
     return {uri: page_caption(label, position) for uri, label, position in found}

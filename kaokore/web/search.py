@@ -20,6 +20,7 @@ from kaokore.errors import UsageError
 from kaokore.periods import period_table
 from kaokore.query.filters import FaceFilter, face_ids_select, validate
 from kaokore.query.names import english_value
+from kaokore.vocab import japanese_value
 from kaokore.web.index import FacetIndex, IndexCache
 
 __all__ = ["FACETS", "FacetValue", "FacetView", "Search", "facet_views", "matching"]
@@ -98,8 +99,11 @@ class Search:
         crop = one("crop").lower()
         if crop not in ("", "yes", "no"):
             raise UsageError(f"URL parameter crop={crop!r}: use yes or no")
+        values = {name: _clean(params.getlist(name)) for name in _MULTI}
+        for name, key in _ENGLISH_KEYS.items():  # English names -> the Japanese values
+            values[name] = _clean(japanese_value(key, value) for value in values[name])
         return cls(
-            **{name: _clean(params.getlist(name)) for name in _MULTI},
+            **values,
             text=one("text"),
             period=one("period"),
             agent=one("agent").lower(),

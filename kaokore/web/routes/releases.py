@@ -51,7 +51,7 @@ def _members(context: WebContext, release_id: int) -> dict[int, tuple[int | None
                 select(ReleaseMember.face_id, ReleaseMember.gender, ReleaseMember.status).where(
                     ReleaseMember.release_id == release_id, ReleaseMember.face_id.is_not(None)
                 )
-            ).tuples()
+            )
             if face_id is not None
         }
 
@@ -86,9 +86,7 @@ def release_list(context: WebContext) -> list[dict[str, Any]]:
                 select(ReleaseMember.release_id, func.count(ReleaseMember.id)).group_by(
                     ReleaseMember.release_id
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         releases = session.scalars(select(Release).order_by(Release.built_at, Release.id)).all()
     out = []

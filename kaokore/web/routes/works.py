@@ -49,9 +49,9 @@ def work_summaries(context: WebContext) -> list[WorkSummary]:
     with context.database.session() as session:
         works = session.scalars(select(Work)).all()
         pages = dict(
-            session.execute(select(Canvas.work_id, func.count(Canvas.id)).group_by(Canvas.work_id))
-            .tuples()
-            .all()
+            session.execute(
+                select(Canvas.work_id, func.count(Canvas.id)).group_by(Canvas.work_id)
+            ).all()
         )
     out = [
         WorkSummary(
