@@ -23,7 +23,7 @@ from kaokore.errors import KaokoreError
 from kaokore.web.context import WebContext
 from kaokore.web.database import open_read_only
 from kaokore.web.index import IndexCache
-from kaokore.web.routes import api, board, charts, face, faces, releases, works
+from kaokore.web.routes import api, board, charts, docs, face, faces, releases, works
 from kaokore.web.routes.face import NotFound
 from kaokore.web.settings import WebSettings
 from kaokore.web.templating import make_templates
@@ -69,7 +69,7 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
             "The KaoKore face database: faces with filters, facet counts, a face with its "
             "history, works. Read-only. Filters are those of `kaokore query faces`."
         ),
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
@@ -81,7 +81,7 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
         templates=make_templates(),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (faces, face, works, charts, board, releases, api):
+    for module in (faces, face, works, charts, board, releases, api, docs):
         app.include_router(module.router)
     for router in settings.extra_routers:
         app.include_router(router)

@@ -308,7 +308,7 @@ def facet_views(
         values = []
         for value, label, english, count in entries:
             selected = search.is_selected(name, value)
-            if count == 0 and not selected and name not in ("period", "century", "crop"):
+            if count == 0 and not selected:
                 continue
             values.append(
                 FacetValue(

@@ -254,3 +254,9 @@ def test_the_app_cannot_write(web_db: WebDb) -> None:
     with pytest.raises(Exception, match="(?i)read.?only"), database.engine.begin() as connection:
         connection.execute(text("DELETE FROM annotations"))
     assert query.count_faces(web_db.small.database) == 6
+
+
+def test_api_docs_page_is_offline(web_db: WebDb) -> None:
+    html = web_db.client.get("/api/docs").text
+    assert "GET /api/faces" in html and "≤ 200" in html and "/api/openapi.json" in html
+    assert "cdn" not in html.lower()  # no script from elsewhere
