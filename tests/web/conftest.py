@@ -62,7 +62,9 @@ def _client(small: SmallDb) -> Iterator[TestClient]:
     scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def web_db(request: pytest.FixtureRequest) -> Iterator[WebDb]:
-    small: SmallDb = request.getfixturevalue("small_db" if request.param == "sqlite" else "small_pg_db")
+    small: SmallDb = request.getfixturevalue(
+        "small_db" if request.param == "sqlite" else "small_pg_db"
+    )
     for client in _client(small):
         yield WebDb(client=client, small=small, backend=request.param)
 

@@ -30,7 +30,9 @@ def mirror() -> Iterator[LocalIIIFServer]:
         yield server
 
 
-def harvest_sample(server: LocalIIIFServer, home: Path, *, releases: tuple[str, ...] = ()) -> Settings:
+def harvest_sample(
+    server: LocalIIIFServer, home: Path, *, releases: tuple[str, ...] = ()
+) -> Settings:
     """Harvest the sample from ``server`` into ``home`` (and build ``releases``)."""
     import asyncio
 

@@ -155,7 +155,9 @@ def test_face_page_history_and_page_image(demo: tuple[str, Settings], browser: A
     assert "身分" in browser.find_element(By.ID, "history").text
     image = browser.find_element(By.ID, "page-image")
     WebDriverWait(browser, 20).until(
-        lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image)
+        lambda d: d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth", image
+        )
     )
     box = browser.find_element(By.CSS_SELECTOR, ".face-box")
     assert box.is_displayed() and box.size["width"] > 5 and box.size["height"] > 5
@@ -189,11 +191,19 @@ def test_board_from_two_pages_exports_a_curation(demo: tuple[str, Settings], bro
     for face_id in first_page:
         browser.find_element(By.CSS_SELECTOR, f'#grid button.pick[data-face="{face_id}"]').click()
     assert browser.find_element(By.ID, "board-count").text == "2"
-    browser.find_element(By.CSS_SELECTOR, 'a[rel="next"]').click()
-    WebDriverWait(browser, 20).until(lambda d: "page=2" in d.current_url)
-    third = _grid(browser)[0]
+    # the third from another page: a work's page, of a work the first two are not from
+    works_seen = {r.work for r in query.faces(settings) if r.face_id in first_page}
+    other = next(r for r in query.faces(settings) if r.work not in works_seen)
+    browser.get(f"{base}/works")
+    browser.find_element(By.LINK_TEXT, other.work).click()
+    WebDriverWait(browser, 20).until(lambda d: "/works/" in d.current_url)
+    third = int(
+        browser.find_element(By.CSS_SELECTOR, "section.work-page figure.tile").get_attribute(
+            "data-face"
+        )
+    )
     assert third not in first_page
-    browser.find_element(By.CSS_SELECTOR, f'#grid button.pick[data-face="{third}"]').click()
+    browser.find_element(By.CSS_SELECTOR, f'button.pick[data-face="{third}"]').click()
     assert browser.find_element(By.ID, "board-count").text == "3"
     browser.find_element(By.ID, "board-link").click()
     WebDriverWait(browser, 20).until(lambda d: "/board?ids=" in d.current_url)

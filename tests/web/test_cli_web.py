@@ -15,7 +15,9 @@ runner = CliRunner()
 def test_help_names_the_defaults() -> None:
     result = runner.invoke(app, ["web", "--help"])
     assert result.exit_code == 0
-    assert "127.0.0.1" in result.output and "--port" in result.output and "Read-only" in result.output
+    assert (
+        "127.0.0.1" in result.output and "--port" in result.output and "Read-only" in result.output
+    )
 
 
 def test_missing_database_is_one_line(tmp_path: Path) -> None:

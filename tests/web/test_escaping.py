@@ -60,5 +60,10 @@ def test_no_inline_script_is_allowed(hostile: tuple[TestClient, int]) -> None:
     client, face_id = hostile
     response = client.get(f"/faces/{face_id}")
     policy = response.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
-    assert "<script>" not in response.text.replace('<script src="/static/app.js" defer></script>', "")
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "<script>" not in response.text.replace(
+        '<script src="/static/app.js" defer></script>', ""
+    )

@@ -83,7 +83,9 @@ def test_text_period_release_agent_crop_filters(web_db: WebDb) -> None:
         "work=絵巻乙": query.face_ids(db, work="絵巻乙"),
     }
     for params, expected in cases.items():
-        assert sorted(_grid_ids(web_db.client.get(f"/faces?{params}").text)) == sorted(expected), params
+        assert sorted(_grid_ids(web_db.client.get(f"/faces?{params}").text)) == sorted(expected), (
+            params
+        )
     with_crop = sorted(_grid_ids(web_db.client.get("/faces?crop=yes").text))
     assert with_crop == sorted(web_db.ids[n] for n in ("a1", "a2", "b1", "b2"))
 
@@ -197,7 +199,9 @@ def test_board_exports_round_trip(web_db: WebDb) -> None:
         if r.canvas_uri
     }
     assert {face.member_uri for face in curation.faces} == expected
-    table = list(csv.DictReader(io.StringIO(web_db.client.get(f"/board/faces.csv?ids={text}").text)))
+    table = list(
+        csv.DictReader(io.StringIO(web_db.client.get(f"/board/faces.csv?ids={text}").text))
+    )
     assert [int(r["face_id"]) for r in table] == ids
     png = web_db.client.get(f"/board/contact.png?ids={text}")
     assert Image.open(io.BytesIO(png.content)).format == "PNG"
