@@ -32,7 +32,7 @@ from kaokore.commands import train as train_commands
 from kaokore.commands import web as web_commands
 from kaokore.commands.common import AppState, DbOption, HomeOption
 from kaokore.config import Settings
-from kaokore.errors import KaokoreError
+from kaokore.errors import KaokoreError, operational_error
 
 __all__ = ["app", "main"]
 
@@ -74,6 +74,13 @@ class KaokoreGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             click.echo("Aborted.", err=True)
             sys.exit(130)
+        except Exception as exc:
+            # A full disk or a read-only file, wherever it surfaced: one line, what to do.
+            mapped = operational_error(exc)
+            if mapped is None or debug:
+                raise
+            click.echo(f"Error: {mapped}", err=True)
+            sys.exit(mapped.exit_code)
         sys.exit(result if isinstance(result, int) else 0)
 
 
