@@ -12,7 +12,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from kaokore.query.faces import history, load_rows
+from kaokore.query.faces import history
 from kaokore.query.rows import FaceRow
 from kaokore.web.context import WebContext, context_of
 from kaokore.web.routes.face import face_row
@@ -173,8 +173,7 @@ def api_faces(request: Request, context: Context, search: SearchDep) -> dict[str
     index = context.index.get()
     mask = matching(context.database, context.index, search)
     ids, total = page_ids(index, mask, search)
-    with context.database.session() as session:
-        rows = load_rows(session, ids)
+    rows = context.rows(ids)
     return {
         "total": total,
         "page": search.page,
