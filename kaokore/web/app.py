@@ -79,7 +79,7 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
         settings=settings,
         database=db,
         index=IndexCache(db, ttl=settings.cache_seconds),
-        templates=make_templates(),
+        templates=make_templates(settings.template_dirs),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (faces, face, works, charts, board, releases, api, docs):
