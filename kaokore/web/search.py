@@ -389,9 +389,19 @@ def facet_views(
     return views
 
 
-def page_ids(index: FacetIndex, mask: np.ndarray, search: Search) -> tuple[list[int], int]:
-    """The face ids of the requested page (in face id order) and the total matching."""
-    ids = index.ids[mask]
+def page_ids(
+    index: FacetIndex, mask: np.ndarray, search: Search, cache: IndexCache | None = None
+) -> tuple[list[int], int]:
+    """The face ids of the requested page (in face id order) and the total matching.
+
+    With ``cache``, the ids of the whole result are kept, so walking its pages costs a
+    slice each."""
+
+    def ordered() -> np.ndarray:
+        found: np.ndarray = index.ids[mask]
+        return found
+
+    ids = cache.result(("ids", search.filter_key()), ordered) if cache else ordered()
     start = (search.page - 1) * search.size
     return [int(i) for i in ids[start : start + search.size]], int(ids.shape[0])
 

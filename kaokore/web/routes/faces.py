@@ -37,7 +37,7 @@ def faces_page(request: Request, context: Context) -> HTMLResponse:
     index = context.index.get()
     views = facet_views(context.database, context.index, search)
     mask = matching(context.database, context.index, search)
-    ids, total = page_ids(index, mask, search)
+    ids, total = page_ids(index, mask, search, context.index)
     rows = context.rows(ids)
     with context.database.session() as session:
         labels = page_labels(session, (row.canvas_uri for row in rows))
