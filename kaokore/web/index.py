@@ -204,6 +204,7 @@ class IndexCache:
         self._checked = 0.0
         self._results: OrderedDict[Any, Any] = OrderedDict()
         self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._fragments: OrderedDict[Any, str] = OrderedDict()
 
     def get(self) -> FacetIndex:
         """The index, rebuilt if the database changed since it was built."""
@@ -217,6 +218,7 @@ class IndexCache:
                     self._index = build_index(session)
                     self._results = OrderedDict()
                     self._rows = OrderedDict()
+                    self._fragments = OrderedDict()
             self._checked = now
             return self._index
 
@@ -259,3 +261,17 @@ class IndexCache:
                     self._rows.popitem(last=False)
             kept.update(loaded)
         return [kept[face_id] for face_id in ids if face_id in kept]
+
+    def fragment(self, key: Any, compute: Callable[[], str]) -> str:
+        """A piece of an answer (one face's JSON, say) kept like the rows it comes from."""
+        with self._lock:
+            found = self._fragments.get(key)
+            if found is not None:
+                self._fragments.move_to_end(key)
+                return found
+        value = compute()
+        with self._lock:
+            self._fragments[key] = value
+            while len(self._fragments) > CACHED_ROWS:
+                self._fragments.popitem(last=False)
+        return value

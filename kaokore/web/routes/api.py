@@ -170,11 +170,11 @@ def face_out(row: FaceRow, base_url: str) -> dict[str, Any]:
     return data
 
 
-def _json(data: Any) -> Response:
-    """The answer as JSON, written directly: the shapes are the documented models (tested),
-    and skipping their validation on the way out makes a page several times cheaper."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode(), media_type="application/json")
+def _dumps(data: Any) -> str:
+    """JSON written directly, not through the response models: the shapes are the documented
+    models (tested), and each face's JSON is kept (with its row) once written, so a page of
+    faces costs a join instead of fifty encodings and validations."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 @router.get("/faces", response_model=FacesPage, summary="Faces matching filters, paged")
@@ -184,14 +184,15 @@ def api_faces(request: Request, context: Context, search: SearchDep) -> Response
     ids, total = page_ids(index, mask, search, context.index)
     rows = context.rows(ids)
     base = str(request.base_url)
-    return _json(
-        {
-            "total": total,
-            "page": search.page,
-            "size": search.size,
-            "faces": [face_out(row, base) for row in rows],
-        }
-    )
+
+    def encoded(row: FaceRow) -> str:
+        return context.index.fragment(
+            ("api-face", row.face_id, base), lambda: _dumps(face_out(row, base))
+        )
+
+    head = _dumps({"total": total, "page": search.page, "size": search.size})
+    body = f'{head[:-1]},"faces":[{",".join(encoded(row) for row in rows)}]}}'
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.get("/faces/{face_id}", response_model=FaceDetail, summary="One face with its history")
