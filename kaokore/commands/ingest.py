@@ -13,6 +13,7 @@ from kaokore.commands.common import console, err_console, open_db, run_sync
 from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.ingest.client import ClientSettings
+from kaokore.ingest.defects import record_file_findings
 from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
 from kaokore.ingest.report import OUTCOMES, STAGES, HarvestReport, Stage
 
@@ -47,6 +48,22 @@ def print_report(report: HarvestReport, *, title: str = "ingest") -> None:
         f"{report.bytes_received / 1e6:.1f} MB received"
     )
     console.print(table)
+    if report.defects:
+        kept = sum(n for (_code, outcome), n in report.defects.items() if outcome == "kept")
+        left = sum(report.defects.values()) - kept
+        counts = ", ".join(
+            f"{code} ({outcome.replace('_', ' ')}) {n}"
+            for (code, outcome), n in sorted(report.defects.items())
+        )
+        err_console.print(
+            f"[yellow]{sum(report.defects.values())} upstream defects handled[/] "
+            f"({kept} faces kept with a repair, {left} left out): {counts}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for example in report.defect_examples:
+            err_console.print(f"  e.g. {example}", highlight=False, soft_wrap=True)
+        err_console.print("  the full list: kaokore db status --defects", highlight=False)
     for warning in report.warnings:
         err_console.print(f"[yellow]warning[/]: {warning}", highlight=False, soft_wrap=True)
     for failure in report.failures:
@@ -104,9 +121,11 @@ def ingest(
     """Harvest faces, expert labels and crops into the database, incrementally.
 
     A second run with nothing changed upstream makes only conditional requests and fetches
-    no image bytes. Exit code 0 when everything was stored, 1 when some documents or crops
-    failed after all retries (they are recorded and retried by the next run), 2 for a
-    usage error.
+    no image bytes. Exit code 0 when everything available was stored, upstream defects
+    that were handled included (a member left out, an empty label skipped, a region cut at
+    the page edge: counted in the summary, listed by `kaokore db status --defects`); 1 when
+    something a later run can get failed (network after all retries, a document not
+    readable at all: recorded and retried next run); 2 for a usage error.
 
     Examples:
 
@@ -162,7 +181,7 @@ def ingest(
 
 def _import_official(database: Database, folder: Path) -> HarvestReport:
     """Import an official folder; its defects become warnings, malformed lines failures."""
-    from kaokore.ingest.official import import_official
+    from kaokore.ingest.official import OFFICIAL_FILES, import_official
 
     if not folder.is_dir():
         raise UsageError(f"--official {folder}: no such folder")
@@ -173,7 +192,13 @@ def _import_official(database: Database, folder: Path) -> HarvestReport:
     report.count("documents", "updated" if outcome.changed else "unchanged")
     report.count("faces", "new", outcome.new_faces)
     report.count("faces", "unchanged", outcome.matched_faces)
-    report.warnings.extend(str(finding) for finding in outcome.warnings)
+    for finding in outcome.warnings:
+        report.defect(finding.code, "kept", str(finding))
+    record_file_findings(
+        database,
+        ((f.path, f.line, f.code, f.reason) for f in outcome.warnings),
+        [str(outcome.folder / name) for name in OFFICIAL_FILES],
+    )
     for finding in outcome.errors:
         report.fail("documents", f"{finding.path}:{finding.line}", finding.reason)
     sets = ", ".join(f"{name} {count}" for name, count in sorted(outcome.labelled_by_set.items()))

@@ -25,11 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from kaokore.config import DEFAULT_FEED_URL
 from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
+from kaokore.db.defects import clear_defects, replace_defects
 from kaokore.db.models import Document, Source, utcnow
 from kaokore.errors import DocumentError, FetchError, UsageError
 from kaokore.ingest.client import ClientSettings, PoliteClient, make_client
 from kaokore.ingest.crops import CROP_SIZE, fetch_crops
 from kaokore.ingest.curation import document_kind, parse_curation
+from kaokore.ingest.defects import describe, entry_of
 from kaokore.ingest.documents import DocumentFetcher, FetchedDocument
 from kaokore.ingest.feed import newest_per_object, next_page, parse_feed_page, walk_start
 from kaokore.ingest.imageservice import parse_info
@@ -286,6 +288,7 @@ class _Harvest:
             if document is None or document.status == "deleted":
                 return
             deleted = retract_document(session, document, utcnow())
+            clear_defects(session, url)
         self.report.count("documents", "deleted")
         self.report.count("faces", "deleted", deleted)
 
@@ -414,9 +417,11 @@ class _Harvest:
                 elif truncated:
                     document.status = "pending"  # --max-faces stopped it: finish next run
                 else:
+                    # Defects are the document's, not failures: it is done, and an unchanged
+                    # copy is not fetched again because of them.
                     self.documents.commit_document(session, fetched)
-                    if outcome.skipped:
-                        document.error = "; ".join(f"{m}: {why}" for m, why in outcome.skipped)
+                defects = [*curation.defects, *outcome.defects]
+                replace_defects(session, url, "curation", [entry_of(d) for d in defects])
                 if self.options.dry_run:
                     session.rollback()
                 else:
@@ -447,8 +452,8 @@ class _Harvest:
             self.store_sync, url, fetched, curation, manifests, infos, problems
         )
         self.report.count("documents", "failed" if problems else ("new" if was_new else "updated"))
-        for member, why in outcome.skipped:
-            self.report.fail("faces", member, why)
+        for defect in [*curation.defects, *outcome.defects]:
+            self.report.defect(defect.code, defect.outcome, describe(defect))
         self.report.count("faces", "new", outcome.new)
         self.report.count("faces", "updated", outcome.updated)
         self.report.count("faces", "unchanged", outcome.unchanged)
