@@ -47,7 +47,11 @@ MAX_FEED_PAGES = 10_000
 
 
 class ProgressSink(Protocol):
-    """Where the harvester reports progress (the CLI passes a rich display)."""
+    """Where the harvester reports progress (the CLI passes a rich display).
+
+    A sink may also have ``host_down(host, reason)``, called once per host the client
+    declares unreachable, so the user hears of it while the harvest goes on.
+    """
 
     def total(self, stage: Stage, n: int) -> None: ...
 
@@ -475,6 +479,7 @@ async def harvest(
     progress = progress or _NoProgress()
     urls = resolve_sources(database, sources)
     async with make_client(client_settings, transport=transport) as client:
+        client.on_host_down = getattr(progress, "host_down", None)
         run = _Harvest(database, client, options, progress)
         try:
             for url in urls:
@@ -490,13 +495,20 @@ async def harvest(
                 options=options,
                 progress=progress,
             )
-        run.report.requests = client.requests_made
-        run.report.conditional_requests = client.conditional_requests
-        run.report.bytes_received = client.bytes_received
+        _count_requests(run.report, client)
     faces = run.report.counts["faces"]
     if not options.dry_run and (faces["new"] or faces["deleted"]):
         await asyncio.to_thread(database.analyze)
     return run.report
+
+
+def _count_requests(report: HarvestReport, client: PoliteClient) -> None:
+    """What went over the wire, and what was not sent to unreachable hosts."""
+    report.requests = client.requests_made
+    report.conditional_requests = client.conditional_requests
+    report.bytes_received = client.bytes_received
+    report.unreachable = dict(client.unreachable)
+    report.requests_skipped = sum(client.skipped.values())
 
 
 async def fetch_pending_crops(
@@ -539,6 +551,7 @@ async def fetch_crops_only(
     progress = progress or _NoProgress()
     report = HarvestReport()
     async with make_client(client_settings, transport=transport) as client:
+        client.on_host_down = getattr(progress, "host_down", None)
         await fetch_pending_crops(
             database,
             client,
@@ -547,7 +560,5 @@ async def fetch_crops_only(
             options=options,
             progress=progress,
         )
-        report.requests = client.requests_made
-        report.conditional_requests = client.conditional_requests
-        report.bytes_received = client.bytes_received
+        _count_requests(report, client)
     return report

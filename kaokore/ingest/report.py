@@ -48,6 +48,10 @@ class HarvestReport:
     requests: int = 0
     conditional_requests: int = 0
     bytes_received: int = 0
+    #: Hosts declared unreachable (refused every attempt of a request), and why; their
+    #: other requests were not sent (``requests_skipped``).
+    unreachable: dict[str, str] = field(default_factory=dict)
+    requests_skipped: int = 0
 
     def count(self, stage: Stage, outcome: Outcome, n: int = 1) -> None:
         if n:
@@ -74,6 +78,8 @@ class HarvestReport:
         self.requests += other.requests
         self.conditional_requests += other.conditional_requests
         self.bytes_received += other.bytes_received
+        self.unreachable.update(other.unreachable)
+        self.requests_skipped += other.requests_skipped
 
     @property
     def ok(self) -> bool:
