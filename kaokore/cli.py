@@ -29,6 +29,7 @@ from kaokore.commands import query as query_commands
 from kaokore.commands import research as research_commands
 from kaokore.commands import serve as serve_commands
 from kaokore.commands import train as train_commands
+from kaokore.commands import web as web_commands
 from kaokore.commands.common import AppState, DbOption, HomeOption
 from kaokore.config import Settings
 from kaokore.errors import KaokoreError, operational_error
@@ -144,6 +145,7 @@ app.add_typer(train_commands.app, name="train")
 train_commands.app.command("gan")(gan_commands.train_gan)
 app.command("sample")(gan_commands.sample)
 app.add_typer(paint_commands.app, name="paint")
+app.command("web")(web_commands.web)
 
 
 def main(argv: list[str] | None = None) -> None:
