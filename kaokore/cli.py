@@ -27,6 +27,7 @@ from kaokore.commands import ingest as ingest_commands
 from kaokore.commands import paint as paint_commands
 from kaokore.commands import query as query_commands
 from kaokore.commands import research as research_commands
+from kaokore.commands import review as review_commands
 from kaokore.commands import serve as serve_commands
 from kaokore.commands import train as train_commands
 from kaokore.commands.common import AppState, DbOption, HomeOption
@@ -137,6 +138,8 @@ app.add_typer(train_commands.app, name="train")
 train_commands.app.command("gan")(gan_commands.train_gan)
 app.command("sample")(gan_commands.sample)
 app.add_typer(paint_commands.app, name="paint")
+app.command("suggest")(review_commands.suggest)
+app.add_typer(review_commands.users_app, name="users")
 
 
 def main(argv: list[str] | None = None) -> None:

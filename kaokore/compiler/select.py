@@ -30,6 +30,14 @@ from kaokore.compiler.records import (
     SampleRow,
     Selection,
 )
+from kaokore.compiler.reviewed import (
+    DEFAULT_LABELS,
+    EXPERT,
+    LabelSource,
+    ReviewSources,
+    check_labels,
+    read_review_sources,
+)
 from kaokore.db.models import (
     Annotation,
     Blob,
@@ -81,15 +89,17 @@ def official_release(session: Session, version: str | None = None) -> Release | 
     return max(releases, key=lambda r: version_key(r.version), default=None)
 
 
-def read_selection(session: Session, *, version: str) -> Selection:
+def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABELS) -> Selection:
     """Everything a build of ``version`` reads, with the digest of it.
 
     Deleted faces are not read (they leave the release, and show in the diff against the
     previous one); faces without a usable crop are read, so the build can list them as left
-    out with their reason.
+    out with their reason. ``labels`` is ``expert`` (reviewers' labels are not read) or
+    ``expert+reviewed``; machine suggestions are never read (see :mod:`.reviewed`).
     """
-    annotations = _current_annotations(session)
-    rows = tuple(_rows(session, annotations))
+    sources = read_review_sources(session)
+    annotations = _keep(_current_annotations(session), sources, check_labels(labels))
+    rows = tuple(_rows(session, annotations, sources))
     official = _official_split(session)
     previous = _previous_release(session, version)
     source_time = _source_time(session)
@@ -112,7 +122,24 @@ def read_selection(session: Session, *, version: str) -> Selection:
 _Found = tuple[AnnotationValue, dt.datetime, int, str | None]
 
 
-def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[SampleRow]:
+def _keep(
+    annotations: dict[int, list[_Found]], sources: ReviewSources, labels: str
+) -> dict[int, list[_Found]]:
+    """Drop suggestions always, and reviewers' labels unless ``labels`` takes them."""
+    dropped = set(sources.suggestions)
+    if labels == DEFAULT_LABELS:
+        dropped |= sources.reviews.keys()
+    if not dropped:
+        return annotations
+    return {
+        face_id: [item for item in found if item[2] not in dropped]
+        for face_id, found in annotations.items()
+    }
+
+
+def _rows(
+    session: Session, annotations: dict[int, list[_Found]], sources: ReviewSources
+) -> Iterable[SampleRow]:
     curation = aliased(Document)
     query = (
         select(Face, Work, Canvas, ImageService, Blob, curation.url)
@@ -164,6 +191,8 @@ def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[Sa
             annotations=values,
             gender=_label(found, "gender"),
             status=_label(found, "status"),
+            gender_source=_source(found, "gender", sources),
+            status_source=_source(found, "status", sources),
         )
 
 
@@ -193,18 +222,33 @@ def _first(values: tuple[AnnotationValue, ...], labels: tuple[str, ...]) -> str 
     return None
 
 
-def _label(found: list[_Found], category: str) -> int | None:
-    """The class index of the newest current human assertion of 性別 or 身分.
-
-    When two sources disagree, the newest assertion wins: it is the experts' latest word.
-    """
+def _newest(found: list[_Found], category: str) -> tuple[AnnotationValue, int] | None:
+    """The newest current human assertion of 性別 or 身分, with its annotation id."""
     key = category_key(category)
     candidates = [(at, row_id, v) for v, at, row_id, _doc in found if v.label == key]
     candidates = [c for c in candidates if c[2].agent == "human"]
     if not candidates:
         return None
-    _at, _id, newest = max(candidates, key=lambda c: (c[0], c[1]))
-    return class_index(category, newest.value)
+    _at, row_id, newest = max(candidates, key=lambda c: (c[0], c[1]))
+    return newest, row_id
+
+
+def _label(found: list[_Found], category: str) -> int | None:
+    """The class index of the newest current human assertion of 性別 or 身分.
+
+    When two sources disagree, the newest assertion wins: it is the experts' latest word
+    (or, with ``--labels expert+reviewed``, a reviewer's later one).
+    """
+    newest = _newest(found, category)
+    return None if newest is None else class_index(category, newest[0].value)
+
+
+def _source(found: list[_Found], category: str, sources: ReviewSources) -> LabelSource | None:
+    """Where the label :func:`_label` picked came from (None when there is no label)."""
+    newest = _newest(found, category)
+    if newest is None or class_index(category, newest[0].value) is None:
+        return None
+    return sources.reviews.get(newest[1], EXPERT)
 
 
 def _current_annotations(session: Session) -> dict[int, list[_Found]]:
@@ -333,6 +377,8 @@ def _canonical(value: Any) -> Any:
         return [value.x, value.y, value.w, value.h]
     if isinstance(value, AnnotationValue):
         return [value.label, value.value, value.raw_value, value.agent, value.position]
+    if isinstance(value, LabelSource):
+        return [value.kind, value.reviewer, value.decision, value.suggestion]
     if isinstance(value, tuple):
         return [_canonical(item) for item in value]
     return value
