@@ -29,12 +29,25 @@ from kaokore.commands.query import (
     print_table,
 )
 
-__all__ = ["suggest", "users_app"]
+__all__ = ["export_reviewed", "suggest", "users_app"]
 
 users_app = typer.Typer(
     help="Reviewers: the people who may write review decisions in `kaokore web --review`.",
     no_args_is_help=True,
 )
+
+
+def _require_review_extra(command: str) -> None:
+    """Fail with the install hint, not a traceback, when argon2-cffi is missing."""
+    import importlib.util
+
+    from kaokore.errors import UsageError
+
+    if importlib.util.find_spec("argon2") is None:
+        raise UsageError(
+            f"{command} needs argon2-cffi, which is not installed. "
+            "Install the review extra: pip install 'kaokore[review]'"
+        )
 
 
 def _say(line: str) -> None:
@@ -152,6 +165,7 @@ def users_add(
     printf '%s' "$PASSWORD" | kaokore users add bob --password-stdin
     ```
     """
+    _require_review_extra("kaokore users add")
     from kaokore.review.users import add_reviewer
 
     if password_stdin:
@@ -173,6 +187,7 @@ def users_list(ctx: typer.Context) -> None:
     kaokore users list
     ```
     """
+    _require_review_extra("kaokore users list")
     from kaokore.review.users import list_reviewers
 
     with open_db(ctx).session() as session:
@@ -181,4 +196,45 @@ def users_list(ctx: typer.Context) -> None:
         ("id", "name", "disabled"),
         [[r.id, r.name, r.disabled] for r in reviewers],
         caption=f"{len(reviewers)} reviewers",
+    )
+
+
+def export_reviewed(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write to this file instead of standard output.", show_default=False
+        ),
+    ] = None,
+    curation_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="The curation's @id [default: a urn:uuid of its faces].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Export the reviewed labels as a cr:Curation the Curation Platform's editor can load.
+
+    One member per reviewed face (on its canvas), its metadata the face's human labels with
+    the reviewer's value in place of the experts' for each reviewed label.
+
+    Examples:
+
+    ```
+    kaokore export reviewed --out reviewed.json
+    ```
+    """
+    from kaokore.review.curation import reviewed_curation
+
+    result = reviewed_curation(open_db(ctx), out=out, curation_id=curation_id)
+    if out is None:
+        sys.stdout.write(result.to_json())
+    typer.echo(
+        f"{result.faces} reviewed faces exported"
+        + (f", {result.skipped} without a canvas left out" if result.skipped else "")
+        + (f" to {out}" if out else ""),
+        err=True,
     )

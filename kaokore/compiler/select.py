@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kaokore.compiler.records import (
@@ -49,6 +49,7 @@ from kaokore.db.models import (
     ReleaseMember,
     Work,
 )
+from kaokore.db.models_review import Review, Suggestion
 from kaokore.vocab import RECORD_ID_KEYS, category_key, class_index
 
 __all__ = [
@@ -102,7 +103,7 @@ def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABE
     rows = tuple(_rows(session, annotations, sources))
     official = _official_split(session)
     previous = _previous_release(session, version)
-    source_time = _source_time(session)
+    source_time = _source_time(session, labels)
     max_number = session.scalar(select(func.max(Face.file_number)))
     state = _digest(rows, official, previous, source_time)
     return Selection(
@@ -153,7 +154,11 @@ def _rows(
     )
     for face, work, canvas, service, blob, curation_url in session.execute(query):
         found = annotations.get(face.id, [])
-        values = _dedupe(value for value, _at, _id, _doc in found)
+        # The upstream record: a reviewer's label shows in gender/status and its source
+        # columns, not among the tags (original_tags.txt, meta_*, annotations).
+        values = _dedupe(
+            value for value, _at, row_id, _doc in found if row_id not in sources.reviews
+        )
         first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
         yield SampleRow(
             face_id=face.id,
@@ -347,17 +352,23 @@ def _previous_release(session: Session, version: str) -> PreviousRelease | None:
 # --- state --------------------------------------------------------------------------------
 
 
-def _source_time(session: Session) -> dt.datetime:
+def _source_time(session: Session, labels: str = DEFAULT_LABELS) -> dt.datetime:
     """The newest change to the faces, their annotations and their stored crops.
 
     ``last_seen`` is left out on purpose: a re-harvest that finds nothing new touches it,
-    and must not turn an unchanged database into a "changed" one.
+    and must not turn an unchanged database into a "changed" one. So are the annotations a
+    build with ``labels`` does not read (suggestions; reviews in an expert-only build): a
+    suggestion or a review leaves an expert-only release unchanged, to the byte.
     """
+    unread = [exists().where(Suggestion.annotation_id == Annotation.id)]
+    if labels == DEFAULT_LABELS:
+        unread.append(exists().where(Review.annotation_id == Annotation.id))
+    read = ~or_(*unread)
     moments = [
         session.scalar(select(func.max(Face.first_seen))),
         session.scalar(select(func.max(Face.deleted_at))),
-        session.scalar(select(func.max(Annotation.asserted_at))),
-        session.scalar(select(func.max(Annotation.retracted_at))),
+        session.scalar(select(func.max(Annotation.asserted_at)).where(read)),
+        session.scalar(select(func.max(Annotation.retracted_at)).where(read)),
         session.scalar(select(func.max(Blob.created_at))),
     ]
     known = [_aware(moment) for moment in moments if moment is not None]
