@@ -190,7 +190,7 @@ def users_list(ctx: typer.Context) -> None:
     _require_review_extra("kaokore users list")
     from kaokore.review.users import list_reviewers
 
-    with open_db(ctx).session() as session:
+    with open_db(ctx, read_only=True).session() as session:
         reviewers = list_reviewers(session)
     print_table(
         ("id", "name", "disabled"),
@@ -229,7 +229,7 @@ def export_reviewed(
     """
     from kaokore.review.curation import reviewed_curation
 
-    result = reviewed_curation(open_db(ctx), out=out, curation_id=curation_id)
+    result = reviewed_curation(open_db(ctx, read_only=True), out=out, curation_id=curation_id)
     if out is None:
         sys.stdout.write(result.to_json())
     typer.echo(
