@@ -29,7 +29,7 @@ from kaokore.commands.query import (
     print_table,
 )
 
-__all__ = ["export_reviewed", "suggest", "users_app"]
+__all__ = ["export_reviewed", "require_review_extra", "suggest", "users_app"]
 
 users_app = typer.Typer(
     help="Reviewers: the people who may write review decisions in `kaokore web --review`.",
@@ -37,7 +37,7 @@ users_app = typer.Typer(
 )
 
 
-def _require_review_extra(command: str) -> None:
+def require_review_extra(command: str) -> None:
     """Fail with the install hint, not a traceback, when argon2-cffi is missing."""
     import importlib.util
 
@@ -165,7 +165,7 @@ def users_add(
     printf '%s' "$PASSWORD" | kaokore users add bob --password-stdin
     ```
     """
-    _require_review_extra("kaokore users add")
+    require_review_extra("kaokore users add")
     from kaokore.review.users import add_reviewer
 
     if password_stdin:
@@ -187,7 +187,7 @@ def users_list(ctx: typer.Context) -> None:
     kaokore users list
     ```
     """
-    _require_review_extra("kaokore users list")
+    require_review_extra("kaokore users list")
     from kaokore.review.users import list_reviewers
 
     with open_db(ctx, read_only=True).session() as session:
