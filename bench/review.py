@@ -278,12 +278,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--weight-decay", type=float, default=1e-3, help="linear learner's L2 weight"
+        "--weight-decay", type=float, default=0.1, help="linear learner's L2 weight"
     )
     parser.add_argument("--image-size", type=int, default=64, help="cnn learner's image side")
     parser.add_argument("--epochs", type=int, default=10, help="cnn learner's epochs per round")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=REPO / ".bench-cache")
     parser.add_argument(
         "--figure", type=Path, default=REPO / "docs" / "figures" / "review_loop.png"
