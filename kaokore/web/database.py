@@ -1,57 +1,23 @@
-"""Opening the research database read-only, for a process that must never write.
+"""Opening the research database for the web process: read-only, always.
 
-Why not the ordinary :func:`kaokore.db.open_database`: that one may create or migrate, and
-its SQLite connections switch on WAL (a write). The web process only reads, so a bug or a
-crafted request cannot change anything: SQLite is opened ``mode=ro`` with ``PRAGMA
-query_only=ON``; PostgreSQL sessions start with ``default_transaction_read_only=on``.
-The schema is checked first (read-only too) and must be at head.
+Why a function of its own: the app opens its database in one place, and that place uses
+:func:`kaokore.db.open_readonly` (SQLite ``mode=ro`` with ``PRAGMA query_only=ON``;
+PostgreSQL sessions with ``default_transaction_read_only=on``), so no request, however
+crafted, can change anything. The schema must be at head; nothing is ever migrated or
+created.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
-
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import make_url
-
 from kaokore.config import Settings
-from kaokore.db.session import Database, open_database, sqlite_path
-from kaokore.errors import DatabaseError
+from kaokore.db import Database, open_readonly
 
 __all__ = ["open_read_only"]
 
-
-def _query_only(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+#: Seconds any one statement of a page may run before the database stops it.
+STATEMENT_TIMEOUT = 60.0
 
 
 def open_read_only(settings: Settings) -> Database:
-    """The database of ``settings``, checked at head and opened so that it cannot be written.
-
-    A missing SQLite file is an error (there is nothing to show), not a new database.
-    """
-    url = settings.database_url
-    path = sqlite_path(url)
-    if path is not None and not Path(path).exists():
-        raise DatabaseError(f"No database at {path}: run `kaokore ingest` or `kaokore demo` first")
-    checked = open_database(settings, create=False)
-    checked.close()
-    if path is not None:
-        resolved = Path(path).resolve()
-        engine = create_engine(
-            f"sqlite:///file:{quote(str(resolved))}?mode=ro&uri=true",
-            connect_args={"timeout": 30, "check_same_thread": False},
-        )
-        event.listen(engine, "connect", _query_only)
-    else:
-        parsed = make_url(url)
-        connect_args: dict[str, Any] = {}
-        if parsed.get_backend_name() == "postgresql":
-            connect_args["options"] = "-c default_transaction_read_only=on"
-        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    return Database(engine=engine, settings=settings)
+    """The database of ``settings``, checked at head and opened so that it cannot be written."""
+    return open_readonly(settings, statement_timeout=STATEMENT_TIMEOUT)
