@@ -131,12 +131,23 @@ def _face(driver: Any) -> int:
     return int(driver.find_element(By.ID, "review-item").get_attribute("data-face"))
 
 
+def _keys_ready(driver: Any) -> bool:
+    """Whether the page's keyboard shortcuts are listening (review.js has run)."""
+    return bool(
+        driver.execute_script(
+            "return document.readyState === 'complete' && "
+            "document.documentElement.getAttribute('data-review-keys') === 'on'"
+        )
+    )
+
+
 def _press(driver: Any, key: str) -> None:
-    """Press ``key`` on the page and wait for the next page to load."""
+    """Press ``key`` on the page and wait until the next page listens for keys."""
+    WebDriverWait(driver, 30).until(_keys_ready)
     old = driver.find_element(By.TAG_NAME, "main")
     driver.find_element(By.TAG_NAME, "body").send_keys(key)
     WebDriverWait(driver, 30).until(ec.staleness_of(old))
-    WebDriverWait(driver, 30).until(lambda d: d.find_element(By.TAG_NAME, "main"))
+    WebDriverWait(driver, 30).until(_keys_ready)
 
 
 def test_log_in_review_ten_faces_by_keyboard_undo_one_log_out(

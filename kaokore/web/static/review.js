@@ -13,4 +13,5 @@
     button.disabled = true;  // one decision per key press, even on a slow server
     button.form.submit();
   });
+  document.documentElement.setAttribute("data-review-keys", "on");
 })();
