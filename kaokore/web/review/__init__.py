@@ -28,4 +28,9 @@ def with_review(
 ) -> WebSettings:
     """``settings`` with the review area switched on, writing decisions through ``writer``."""
     router = review_router(writer, options, sessions=sessions, limiter=limiter)
-    return replace(settings, review=True, extra_routers=(*settings.extra_routers, router))
+    return replace(
+        settings,
+        review=True,
+        extra_routers=(*settings.extra_routers, router),
+        extra_nav=(*settings.extra_nav, ("Review", "/review")),
+    )

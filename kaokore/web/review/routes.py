@@ -108,7 +108,7 @@ def review_router(
         """A review page. Its forms' requests carry their ``Origin`` (``same-origin``: the
         app's ``no-referrer`` would make the browser send ``Origin: null``)."""
         response = context.render(
-            request, template, status_code=status_code, nav="review", **values
+            request, template, status_code=status_code, nav="/review", **values
         )
         response.headers["Referrer-Policy"] = "same-origin"
         return response
