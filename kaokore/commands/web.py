@@ -34,6 +34,14 @@ def web(
     page_size: Annotated[
         int, typer.Option("--page-size", min=1, max=200, help="Faces per grid page.")
     ] = 60,
+    warm_up: Annotated[
+        bool,
+        typer.Option(
+            "--warm-up/--no-warm-up",
+            help="After start, compute in the background the answers for the facet values "
+            "the faces page offers first.",
+        ),
+    ] = True,
 ) -> None:
     """Browse the database in a web browser: faceted faces, a face in its page, works, charts,
     a board exported as a IIIF curation, releases, and a JSON API under /api/.
@@ -55,6 +63,6 @@ def web(
 
     from kaokore.web import WebSettings, create_app
 
-    app = create_app(WebSettings(database=settings_of(ctx), page_size=page_size))
+    app = create_app(WebSettings(database=settings_of(ctx), page_size=page_size, warm_up=warm_up))
     err_console.print(f"kaokore web: http://{host}:{port}/ (read-only; Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
