@@ -34,6 +34,14 @@ def web(
     page_size: Annotated[
         int, typer.Option("--page-size", min=1, max=200, help="Faces per grid page.")
     ] = 60,
+    warm_up: Annotated[
+        bool,
+        typer.Option(
+            "--warm-up/--no-warm-up",
+            help="After start, compute in the background the answers for the facet values "
+            "the faces page offers first.",
+        ),
+    ] = True,
     review: Annotated[
         bool,
         typer.Option(
@@ -79,7 +87,7 @@ def web(
 
     from kaokore.web import WebSettings, create_app
 
-    settings = WebSettings(database=settings_of(ctx), page_size=page_size)
+    settings = WebSettings(database=settings_of(ctx), page_size=page_size, warm_up=warm_up)
     writer = None
     if review:
         from kaokore.commands.review import require_review_extra
