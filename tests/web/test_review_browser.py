@@ -57,7 +57,9 @@ def serve_review(settings: Settings) -> Iterator[str]:
 
     writer = open_database(settings, create=False)
     app = create_app(
-        with_review(WebSettings(database=settings), writer, ReviewOptions(scope="all"))
+        with_review(
+            WebSettings(database=settings, warm_up=False), writer, ReviewOptions(scope="all")
+        )
     )
     port = _free_port()
     server = uvicorn.Server(
