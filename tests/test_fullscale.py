@@ -31,7 +31,8 @@ from kaokore.sample.realcheck import check_against_official
 from kaokore.sample.upstream import FEED_PATH, build_upstream
 from tests.conftest import shared_path
 
-pytestmark = pytest.mark.slow
+#: The harvest alone takes about 4 minutes on an idle 2-core machine, longer on a busy one.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 @contextlib.contextmanager
