@@ -72,7 +72,7 @@ def check_against_official(
             )
         ):
             current.setdefault(face_id, {})[label] = value
-        paths = dict(session.execute(select(Blob.sha256, Blob.path)).tuples().all())
+        paths = {sha: path for sha, path in session.execute(select(Blob.sha256, Blob.path))}
         for key, entry in truth.items():
             version, name = key.split("/")
             if version != "1.2":
