@@ -110,8 +110,10 @@ def test_the_whole_of_the_real_data_is_harvested(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stdout + built.stderr
     rows = (home / "releases" / "kaokore-full" / "labels.csv").read_text().splitlines()[1:]
     assert len(rows) >= 8446 - 3  # every labelled face of 1.2 (3 are http/https duplicates)
+    defects = re.search(r"\d+ upstream defects handled[^\n]*", output)
+    print(f"\n{defects.group(0) if defects else 'no defects'}")
     print(
-        f"\nfull-scale: {upstream.faces} faces, first ingest {first:.0f} s "
+        f"full-scale: {upstream.faces} faces, first ingest {first:.0f} s "
         f"({upstream.faces / first:.1f} faces/s), second {second:.0f} s, "
         f"whole test {time.monotonic() - started:.0f} s"
     )
