@@ -159,7 +159,14 @@ def _rows(
         values = _dedupe(
             value for value, _at, row_id, _doc in found if row_id not in sources.reviews
         )
-        first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
+        first_doc = min(
+            (
+                (row_id, doc)
+                for _v, _at, row_id, doc in found
+                if doc and row_id not in sources.reviews
+            ),
+            default=None,
+        )
         yield SampleRow(
             face_id=face.id,
             key=face.key,
