@@ -1,4 +1,4 @@
-"""How ``tests/data/kaokore-0002.db`` was made (kept for the record; the tests only read the file).
+"""How ``tests/data/kaokore-0002.db.gz`` was made (kept for the record; the tests only read the file).
 
 Run once with the code of revision 0002 (main before the one-label-model work):
 
@@ -7,7 +7,7 @@ Run once with the code of revision 0002 (main before the one-label-model work):
 It runs ``kaokore demo`` (the bundled mirror: three works, 33 faces, crops, release ``demo``),
 then imports a slice of the official versions 1.2 and 1.3 (35 faces of both, among them the three
 whose orientation 1.3 changed, and 5 faces new in 1.3, renumbered 0..n as a small official folder), and
-checkpoints the SQLite file so that it is one self-contained file.
+checkpoints the SQLite file so that it is one self-contained file (then gzip -9).
 """
 
 from __future__ import annotations
