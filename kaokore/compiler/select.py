@@ -34,6 +34,7 @@ from kaokore.db.models import (
     Annotation,
     Blob,
     Canvas,
+    CurrentLabel,
     Document,
     Face,
     ImageService,
@@ -132,11 +133,11 @@ def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[Sa
             face_id=face.id,
             key=face.key,
             file_number=face.file_number,
-            holder=(work.holder if work else None) or _first(values, ("所蔵",)),
-            record_id=(work.record_id if work else None)
-            or _first(values, (*RECORD_ID_KEYS, "原典ID")),
+            holder=_first(values, ("所蔵",)) or (work.holder if work else None),
+            record_id=_first(values, (*RECORD_ID_KEYS, "原典ID"))
+            or (work.record_id if work else None),
             work_key=work.key if work else None,
-            work_label=(work.label if work else None) or _first(values, ("原典",)),
+            work_label=_first(values, ("原典",)) or (work.label if work else None),
             manifest_url=work.manifest_url if work else None,
             license=work.license if work else None,
             attribution=work.attribution if work else None,
@@ -176,54 +177,52 @@ def _region(face: Face) -> Box | None:
 
 
 def _dedupe(values: Iterable[AnnotationValue]) -> tuple[AnnotationValue, ...]:
-    """One copy of each assertion, in the official order (label, then value).
-
-    Two sources asserting the same thing (a curation and an official import) are one fact
-    for a release; the order does not depend on which source was harvested first.
-    """
+    """The current labels in the official order (label, then value), whatever was harvested
+    first. ``current_labels`` already holds one copy of each value (the one rule)."""
     unique = {(v.label, v.raw_value, v.agent, v.position): v for v in values}
     return tuple(sorted(unique.values(), key=lambda v: (v.label, v.raw_value, v.agent, v.position)))
 
 
 def _first(values: tuple[AnnotationValue, ...], labels: tuple[str, ...]) -> str | None:
+    """The first current non-empty value of ``labels``, in (label, position) order."""
     for label in labels:
-        for value in values:
-            if value.label == label and value.agent == "human" and value.value:
+        for value in sorted(values, key=lambda v: v.position):
+            if value.label == label and value.value:
                 return value.value
     return None
 
 
 def _label(found: list[_Found], category: str) -> int | None:
-    """The class index of the newest current human assertion of 性別 or 身分.
+    """The class index of the current 性別 or 身分 (see :mod:`kaokore.db.truth`).
 
-    When two sources disagree, the newest assertion wins: it is the experts' latest word.
+    A release's ``labels.csv`` holds expert labels: a label whose current value is a
+    machine's (no human source states it) gives no class.
     """
     key = category_key(category)
-    candidates = [(at, row_id, v) for v, at, row_id, _doc in found if v.label == key]
-    candidates = [c for c in candidates if c[2].agent == "human"]
+    candidates = [v for v, _at, _id, _doc in found if v.label == key and v.agent == "human"]
     if not candidates:
         return None
-    _at, _id, newest = max(candidates, key=lambda c: (c[0], c[1]))
-    return class_index(category, newest.value)
+    return class_index(category, min(candidates, key=lambda v: v.position).value)
 
 
 def _current_annotations(session: Session) -> dict[int, list[_Found]]:
+    """Every face's current labels (the stored result of the one rule), with provenance."""
     query = (
         select(
-            Annotation.face_id,
-            Annotation.label,
-            Annotation.value,
-            Annotation.raw_value,
-            Annotation.agent,
-            Annotation.position,
-            Annotation.asserted_at,
-            Annotation.id,
+            CurrentLabel.face_id,
+            CurrentLabel.label,
+            CurrentLabel.value,
+            CurrentLabel.raw_value,
+            CurrentLabel.agent,
+            CurrentLabel.position,
+            CurrentLabel.asserted_at,
+            CurrentLabel.annotation_id,
             Document.url,
         )
-        .join(Face, Annotation.face_id == Face.id)
-        .outerjoin(Document, Annotation.document_id == Document.id)
-        .where(Annotation.retracted_at.is_(None), Face.deleted.is_(False))
-        .order_by(Annotation.face_id, Annotation.id)
+        .join(Face, CurrentLabel.face_id == Face.id)
+        .outerjoin(Document, CurrentLabel.document_id == Document.id)
+        .where(Face.deleted.is_(False))
+        .order_by(CurrentLabel.face_id, CurrentLabel.label, CurrentLabel.position)
     )
     found: dict[int, list[_Found]] = defaultdict(list)
     for face_id, label, value, raw, agent, position, at, row_id, doc_url in session.execute(query):

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Document, Face, utcnow
+from kaokore.db.writer import labels_changed
 
 __all__ = [
     "Assertion",
@@ -153,4 +154,5 @@ def mark_face_deleted(session: Session, face: Face, *, now: dt.datetime | None =
     for row in face.annotations:
         if row.retracted_at is None:
             row.retracted_at = now
+    labels_changed(session, [face.id])
     return True

@@ -63,6 +63,7 @@ from typing import Any, Final, Literal, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kaokore.db.current import OFFICIAL_DATASET
 from kaokore.db.models import (
     Annotation,
     Document,
@@ -76,6 +77,7 @@ from kaokore.db.models import (
 )
 from kaokore.db.repository import Assertion, sync_annotations
 from kaokore.db.session import Database
+from kaokore.db.writer import new_dataset_version
 from kaokore.errors import ImportFileError, UsageError
 from kaokore.ingest.curation import normalise_value
 from kaokore.ingest.identity import face_key, service_key, split_image_url
@@ -702,10 +704,18 @@ def import_official_version(
     works = _ensure_works(session, plan.works)
     faces, new_faces, faces_changed = _ensure_faces(session, plan, services, works, now)
     added, retracted = _sync_tags(session, plan, faces, document, now)
+    _touched, gone = new_dataset_version(
+        session,
+        document.id,
+        dataset=OFFICIAL_DATASET,
+        version=official.version,
+        listed=faces.values(),
+        now=now,
+    )
     options = _release_options(official, plan, services, document)
     members = _member_rows(official, plan, faces)
     release_changed = _sync_release(session, official, members, options, now)
-    changed = created or faces_changed or bool(added or retracted) or release_changed
+    changed = created or faces_changed or bool(added or retracted or gone) or release_changed
     if changed:
         source.last_synced_at = now
     session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Canvas, Document, Face, ImageService, Work
 from kaokore.db.repository import Assertion, sync_annotations, upsert
+from kaokore.db.writer import labels_changed
 from kaokore.ingest.geometry import centred_square, clamp_square, scale_to_image
 from kaokore.ingest.identity import face_key, normalise_manifest_url, service_key
 from kaokore.ingest.manifest import find_canvas
@@ -149,8 +150,10 @@ def store_curation(
                 seen[row.key] = row
     session.flush()  # one flush for every new face and label of the curation
     outcome.face_ids = sorted(row.id for row in seen.values())
+    touched = set(outcome.face_ids)
     if complete:
-        outcome.deleted = _retract_missing(session, document, set(outcome.face_ids), now)
+        outcome.deleted = _retract_missing(session, document, touched, now, touched)
+    labels_changed(session, touched)
     return outcome
 
 
@@ -340,7 +343,9 @@ def _work_title(pairs: tuple[LabelValue, ...]) -> str | None:
     return next((p.value for p in pairs if p.label == "原典" and p.value), None)
 
 
-def _retract_missing(session: Session, document: Document, seen: set[int], now: dt.datetime) -> int:
+def _retract_missing(
+    session: Session, document: Document, seen: set[int], now: dt.datetime, touched: set[int]
+) -> int:
     gone = session.scalars(
         select(Face).where(Face.curation_document_id == document.id, Face.deleted.is_(False))
     ).all()
@@ -348,6 +353,7 @@ def _retract_missing(session: Session, document: Document, seen: set[int], now: 
     for face in gone:
         if face.id in seen:
             continue
+        touched.add(face.id)
         if _retract_face(session, face, document, now):
             deleted += 1
     return deleted
@@ -367,4 +373,7 @@ def retract_document(session: Session, document: Document, now: dt.datetime) -> 
     """A curation deleted upstream: withdraw its faces' labels; return faces flagged deleted."""
     document.status = "deleted"
     document.fetched_at = now
-    return _retract_missing(session, document, set(), now)
+    touched: set[int] = set()
+    deleted = _retract_missing(session, document, set(), now, touched)
+    labels_changed(session, touched)
+    return deleted

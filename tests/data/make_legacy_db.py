@@ -31,7 +31,9 @@ def slice_version(version: str, wanted_urls: list[str], out: Path) -> None:
     """Copy the faces whose urls.txt text (host-free region path) is in ``wanted_urls``."""
     src = OFFICIAL / f"v{version}"
     urls = _lines(src / "urls.txt")
-    tags = {line.partition(":")[0]: line.partition(":")[2] for line in _lines(src / "original_tags.txt")}
+    tags = {
+        line.partition(":")[0]: line.partition(":")[2] for line in _lines(src / "original_tags.txt")
+    }
     labels = {line.split(",")[0]: line for line in _lines(src / "labels.csv")[1:]}
     index = {_region_path(url): number for number, url in enumerate(urls) if url.strip()}
     out.mkdir(parents=True)
