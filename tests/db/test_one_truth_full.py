@@ -131,11 +131,23 @@ def test_stats_by_a_single_valued_column_sums_to_the_faces(imported: Imported, c
 
 def test_face_8242_and_the_three_orientation_changes(imported: Imported) -> None:
     database = imported.database
+    superseded = sql(
+        database,
+        "SELECT DISTINCT face_id FROM annotation_history "
+        "WHERE label = '向き' AND value = '後' AND state = 'superseded' AND face_id NOT IN "
+        "(SELECT face_id FROM labels_current WHERE label = '向き' AND value = '後')",
+        limit=0,
+    )
+    candidates = {int(row[0]) for row in superseded.rows}
+    by_id = {row.face_id: row for row in imported.rows}
     changed = [
-        row for row in imported.rows
-        if any(h.label == "向き" and h.value == "後" and h.state == "retracted"
-               for h in history(database, row.face_id))
-    ]  # fmt: skip
+        by_id[face_id]
+        for face_id in sorted(candidates)
+        if any(
+            h.label == "向き" and h.value == "後" and h.state == "retracted"
+            for h in history(database, face_id)
+        )
+    ]
     assert {row.face_id for row in changed} >= {8242}
     assert len(changed) == 3
     for row in changed:
