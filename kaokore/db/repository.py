@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Document, Face, utcnow
+from kaokore.db.records import Assertion
 from kaokore.db.writer import labels_changed
 
 __all__ = [
@@ -28,21 +29,6 @@ __all__ = [
     "sync_annotations",
     "upsert",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Assertion:
-    """One ``label = value`` pair as a document states it."""
-
-    label: str
-    raw_value: str
-    value: str
-    agent: str = "human"
-    position: int = 0
-
-    @property
-    def identity(self) -> tuple[str, str, str, int]:
-        return (self.label, self.raw_value, self.agent, self.position)
 
 
 @dataclass(frozen=True, kw_only=True)

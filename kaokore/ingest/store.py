@@ -2,22 +2,28 @@
 
 Why a module of its own: the same face can reach the database from a curation or from an
 official file, so identity (the face key), the history of labels and deletions follow one
-set of rules (:mod:`kaokore.db.repository`); this module maps the harvester's records onto
-them. It does no I/O beyond the session it is given.
+set of rules: this module turns the harvester's parsed curation into the typed records of
+:mod:`kaokore.db.records` (no I/O), and :mod:`kaokore.db.bulk` writes them in bulk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kaokore.db.models import Annotation, Canvas, Document, Face, ImageService, Work
-from kaokore.db.repository import Assertion, sync_annotations, upsert
-from kaokore.db.writer import labels_changed
+from kaokore.db.bulk import apply_document, retract_everything
+from kaokore.db.models import Document, ImageService
+from kaokore.db.records import (
+    Assertion,
+    CanvasRecord,
+    DocumentLabels,
+    FaceRecord,
+    ServiceRecord,
+    WorkRecord,
+)
+from kaokore.db.repository import upsert
 from kaokore.ingest.geometry import centred_square, clamp_square, scale_to_image
 from kaokore.ingest.identity import face_key, normalise_manifest_url, service_key
 from kaokore.ingest.manifest import find_canvas
@@ -34,6 +40,7 @@ from kaokore.vocab import RECORD_ID_KEYS
 
 __all__ = [
     "CurationOutcome",
+    "curation_records",
     "retract_document",
     "store_curation",
     "store_service_info",
@@ -126,55 +133,90 @@ def store_curation(
 ) -> CurationOutcome:
     """Store every face of ``curation`` whose manifest is in ``manifests``.
 
-    Faces this document asserted before and no longer lists lose this document's labels,
-    and are flagged deleted when no source asserts anything about them any more.
+    The curation becomes typed records (:func:`curation_records`, no I/O) applied in bulk by
+    :func:`kaokore.db.bulk.apply_document`. Faces this document asserted before and no
+    longer lists lose this document's labels, and are flagged deleted when no source labels
+    them any more.
     """
-    outcome = CurationOutcome()
-    seen: dict[str, Face] = {}
+    session.flush()
+    batch, skipped = curation_records(
+        curation=curation,
+        document_id=document.id,
+        manifests=manifests,
+        infos=infos,
+        now=now,
+        max_faces=max_faces,
+    )
+    result = apply_document(session.connection(), batch)
+    session.expire_all()  # rows changed under the session: read them afresh
+    return CurationOutcome(
+        new=result.new,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        deleted=result.deleted,
+        skipped=skipped,
+        face_ids=result.face_ids,
+    )
+
+
+def curation_records(
+    *,
+    curation: Curation,
+    document_id: int,
+    manifests: dict[str, Manifest],
+    infos: dict[str, ImageServiceInfo],
+    now: dt.datetime,
+    max_faces: int | None = None,
+) -> tuple[DocumentLabels, list[tuple[str, str]]]:
+    """The records a curation states, and the members skipped (with reasons). Pure."""
+    works: dict[str, WorkRecord] = {}
+    canvases: dict[str, CanvasRecord] = {}
+    services: dict[str, ServiceRecord] = {}
+    faces: dict[str, FaceRecord] = {}
+    skipped: list[tuple[str, str]] = []
     complete = True
-    rows: dict[tuple[str, str], Any] = {}
-    preload = _Preloaded.of(session, document)
     for selection in curation.selections:
         manifest = manifests.get(selection.manifest_url)
         if manifest is None:
             complete = False
             continue
         for face in selection.faces:
-            if max_faces is not None and len(seen) >= max_faces:
+            if max_faces is not None and len(faces) >= max_faces:
                 complete = False
                 break
-            row = _store_face(
-                session, selection, face, manifest, infos, document, now, outcome, rows, preload
+            record = _face_records(
+                selection, face, manifest, infos, works, canvases, services, skipped
             )
-            if row is not None:
-                seen[row.key] = row
-    session.flush()  # one flush for every new face and label of the curation
-    outcome.face_ids = sorted(row.id for row in seen.values())
-    touched = set(outcome.face_ids)
-    if complete:
-        outcome.deleted = _retract_missing(session, document, touched, now, touched)
-    labels_changed(session, touched)
-    return outcome
+            if record is not None:
+                faces.setdefault(record.key, record)
+    batch = DocumentLabels(
+        document_id=document_id,
+        now=now,
+        works=tuple(works.values()),
+        canvases=tuple(canvases.values()),
+        services=tuple(services.values()),
+        faces=tuple(faces.values()),
+        complete=complete,
+    )
+    return batch, skipped
 
 
-def _store_face(
-    session: Session,
+def _face_records(
     selection: Selection,
     face: CurationFace,
     manifest: Manifest,
     infos: dict[str, ImageServiceInfo],
-    document: Document,
-    now: dt.datetime,
-    outcome: CurationOutcome,
-    rows: dict[tuple[str, str], Any],
-    preload: _Preloaded,
-) -> Face | None:
+    works: dict[str, WorkRecord],
+    canvases: dict[str, CanvasRecord],
+    services: dict[str, ServiceRecord],
+    skipped: list[tuple[str, str]],
+) -> FaceRecord | None:
     canvas = find_canvas(manifest, face.canvas_uri)
     if canvas is None:
-        outcome.skipped.append((face.member_uri, f"canvas not found in manifest {manifest.url}"))
+        skipped.append((face.member_uri, f"canvas not found in manifest {manifest.url}"))
         return None
     if canvas.service is None:
-        outcome.skipped.append((face.member_uri, f"canvas {canvas.uri} has no image service"))
+        skipped.append((face.member_uri, f"canvas {canvas.uri} has no image service"))
         return None
     info = infos.get(canvas.service.base_url)
     image_w, image_h = _image_size(canvas, info)
@@ -185,7 +227,7 @@ def _store_face(
         or region.x + region.w <= 0
         or region.y + region.h <= 0
     ):
-        outcome.skipped.append(
+        skipped.append(
             (
                 face.member_uri,
                 f"region {region} lies outside the canvas {canvas.width}x{canvas.height}",
@@ -195,185 +237,86 @@ def _store_face(
     scaled = scale_to_image(region, canvas.width, canvas.height, image_w, image_h)
     square = centred_square(scaled)
     cut = clamp_square(square, image_w, image_h)
-
-    work: Work = _cached_upsert(
-        session,
-        rows,
-        Work,
-        {"key": work_key(manifest.url, face.pairs)},
-        {
-            "manifest_url": manifest.url,
-            "iiif_version": manifest.iiif_version,
-            "label": _work_title(face.pairs) or manifest.label or selection.manifest_label,
-            "label_lang": manifest.label_lang,
-            "holder": next((p.value for p in face.pairs if p.label == "所蔵"), None),
-            "record_id": next((p.value for p in face.pairs if p.label in RECORD_ID_KEYS), None),
-            "license": manifest.license,
-            "attribution": manifest.attribution,
-            "metadata_json": [
-                {"label": m.label, "value": m.value, "lang": m.lang} for m in manifest.metadata
-            ]
-            or None,
+    work = work_key(manifest.url, face.pairs)
+    works.setdefault(
+        work,
+        WorkRecord(
+            key=work,
+            values={
+                "manifest_url": manifest.url,
+                "iiif_version": manifest.iiif_version,
+                "label": _work_title(face.pairs) or manifest.label or selection.manifest_label,
+                "label_lang": manifest.label_lang,
+                "holder": next((p.value for p in face.pairs if p.label == "所蔵"), None),
+                "record_id": next((p.value for p in face.pairs if p.label in RECORD_ID_KEYS), None),
+                "license": manifest.license,
+                "attribution": manifest.attribution,
+                "metadata_json": [
+                    {"label": m.label, "value": m.value, "lang": m.lang} for m in manifest.metadata
+                ]
+                or None,
+            },
+        ),
+    )
+    canvases.setdefault(
+        canvas.uri,
+        CanvasRecord(
+            uri=canvas.uri,
+            work_key=work,
+            values={
+                "label": canvas.label,
+                "width": canvas.width,
+                "height": canvas.height,
+                "position": canvas.position,
+            },
+        ),
+    )
+    skey = service_key(canvas.service.base_url)
+    services.setdefault(
+        skey,
+        ServiceRecord(
+            key=skey,
+            base_url=canvas.service.base_url,
+            canvas_uri=canvas.uri,
+            values={
+                "api_version": canvas.service.api_version,
+                "level": canvas.service.level if info is None else info.level,
+                "width": image_w,
+                "height": image_h,
+            },
+        ),
+    )
+    return FaceRecord(
+        key=face_key(canvas.service.base_url, square),
+        service_key=skey,
+        work_key=work,
+        canvas_uri=canvas.uri,
+        values={
+            "member_uri": face.member_uri,
+            "region_x": region.x,
+            "region_y": region.y,
+            "region_w": region.w,
+            "region_h": region.h,
+            "square_x": cut.x,
+            "square_y": cut.y,
+            "square_w": cut.w,
+            "square_h": cut.h,
+            "range_id": selection.range_id,
+            "range_label": selection.label,
         },
+        assertions=tuple(assertions_of(face.pairs)),
     )
-    canvas_row: Canvas = _cached_upsert(
-        session,
-        rows,
-        Canvas,
-        {"uri": canvas.uri},
-        {
-            "work_id": work.id,
-            "label": canvas.label,
-            "width": canvas.width,
-            "height": canvas.height,
-            "position": canvas.position,
-        },
-    )
-    service_row: ImageService = _cached_upsert(
-        session,
-        rows,
-        ImageService,
-        {"key": service_key(canvas.service.base_url)},
-        {
-            "base_url": canvas.service.base_url,
-            "canvas_id": canvas_row.id,
-            "api_version": canvas.service.api_version,
-            "level": canvas.service.level if info is None else info.level,
-            "width": image_w,
-            "height": image_h,
-        },
-    )
-    key = face_key(canvas.service.base_url, square)
-    existing = preload.faces.get(key)
-    if existing is None:
-        with session.no_autoflush:  # new rows of this curation are in ``preload`` already
-            existing = session.scalars(select(Face).where(Face.key == key)).one_or_none()
-    values = {
-        "canvas_id": canvas_row.id,
-        "image_service_id": service_row.id,
-        "work_id": work.id,
-        "member_uri": face.member_uri,
-        "region_x": region.x,
-        "region_y": region.y,
-        "region_w": region.w,
-        "region_h": region.h,
-        "square_x": cut.x,
-        "square_y": cut.y,
-        "square_w": cut.w,
-        "square_h": cut.h,
-        "curation_document_id": document.id,
-        "range_id": selection.range_id,
-        "range_label": selection.label,
-    }
-    if existing is None:
-        row = Face(key=key, first_seen=now, last_seen=now, **values)
-        session.add(row)
-        preload.faces[key] = row
-        preload.annotations[key] = []
-        changed_structure = True
-    else:
-        row = existing
-        changed_structure = row.deleted or any(getattr(row, k) != v for k, v in values.items())
-        for name, value in values.items():
-            setattr(row, name, value)
-        if row.deleted:
-            row.deleted, row.deleted_at = False, None
-        row.last_seen = now
-    current = preload.annotations.get(key)
-    change = sync_annotations(
-        session, row, assertions_of(face.pairs), document=document, now=now, current=current
-    )
-    if existing is None:
-        outcome.new += 1
-    elif changed_structure or change.changed:
-        outcome.updated += 1
-    else:
-        outcome.unchanged += 1
-    return row
-
-
-@dataclass
-class _Preloaded:
-    """The faces a curation asserted before, and its current labels on them, in two queries.
-
-    Re-reading a curation then costs no query per unchanged face.
-    """
-
-    faces: dict[str, Face]
-    #: The document's current labels per face key (a face asserted before by another source
-    #: is missing here, and its labels are then read by ``sync_annotations``).
-    annotations: dict[str, list[Annotation]]
-
-    @classmethod
-    def of(cls, session: Session, document: Document) -> _Preloaded:
-        faces = {
-            face.key: face
-            for face in session.scalars(
-                select(Face).where(Face.curation_document_id == document.id)
-            )
-        }
-        key_of = {face.id: face.key for face in faces.values()}
-        annotations: dict[str, list[Annotation]] = {key: [] for key in faces}
-        for row in session.scalars(
-            select(Annotation).where(
-                Annotation.document_id == document.id, Annotation.retracted_at.is_(None)
-            )
-        ):
-            if row.face_id in key_of:
-                annotations[key_of[row.face_id]].append(row)
-        return cls(faces=faces, annotations=annotations)
-
-
-def _cached_upsert(
-    session: Session,
-    rows: dict[tuple[str, str], Any],
-    model: type[Any],
-    lookup: dict[str, Any],
-    values: dict[str, Any],
-) -> Any:
-    """``upsert`` once per row and curation: its faces share works, canvases and services."""
-    cache_key = (model.__tablename__, repr(sorted(lookup.items())))
-    row = rows.get(cache_key)
-    if row is None:
-        row = rows[cache_key] = upsert(session, model, lookup, values)
-    return row
 
 
 def _work_title(pairs: tuple[LabelValue, ...]) -> str | None:
     return next((p.value for p in pairs if p.label == "原典" and p.value), None)
 
 
-def _retract_missing(
-    session: Session, document: Document, seen: set[int], now: dt.datetime, touched: set[int]
-) -> int:
-    gone = session.scalars(
-        select(Face).where(Face.curation_document_id == document.id, Face.deleted.is_(False))
-    ).all()
-    deleted = 0
-    for face in gone:
-        if face.id in seen:
-            continue
-        touched.add(face.id)
-        if _retract_face(session, face, document, now):
-            deleted += 1
-    return deleted
-
-
-def _retract_face(session: Session, face: Face, document: Document, now: dt.datetime) -> bool:
-    """Withdraw ``document``'s labels from ``face``; flag it deleted if nothing else holds it."""
-    sync_annotations(session, face, [], document=document, now=now)
-    session.flush()
-    if any(row.retracted_at is None for row in face.annotations):
-        return False
-    face.deleted, face.deleted_at = True, now
-    return True
-
-
 def retract_document(session: Session, document: Document, now: dt.datetime) -> int:
     """A curation deleted upstream: withdraw its faces' labels; return faces flagged deleted."""
     document.status = "deleted"
     document.fetched_at = now
-    touched: set[int] = set()
-    deleted = _retract_missing(session, document, set(), now, touched)
-    labels_changed(session, touched)
+    session.flush()
+    deleted = retract_everything(session.connection(), document.id, now)
+    session.expire_all()
     return deleted
