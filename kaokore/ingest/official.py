@@ -63,6 +63,7 @@ from typing import Any, Final, Literal, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kaokore.db.bulk import sync_labels
 from kaokore.db.current import OFFICIAL_DATASET
 from kaokore.db.models import (
     Annotation,
@@ -75,7 +76,7 @@ from kaokore.db.models import (
     Work,
     utcnow,
 )
-from kaokore.db.repository import Assertion, sync_annotations
+from kaokore.db.records import Assertion
 from kaokore.db.session import Database
 from kaokore.db.writer import new_dataset_version
 from kaokore.errors import ImportFileError, UsageError
@@ -981,67 +982,27 @@ def _sync_tags(
 ) -> tuple[int, int]:
     """Make the document's current annotations equal the version's tags; (added, retracted).
 
-    Faces without current annotations from this document (the usual case: a first import)
-    get theirs in one bulk insert; faces whose tags changed go through
-    :func:`sync_annotations`, which retracts and adds by the shared rules; unchanged faces
-    cost nothing. Faces the document no longer lists lose its annotations.
+    Through the one write path (:func:`kaokore.db.bulk.sync_labels`): unchanged tags cost
+    nothing, changed ones are retracted and added, and faces the document no longer lists
+    lose its annotations.
     """
-    current = _current_annotations(session, document)
-    wanted = {
+    session.flush()
+    connection = session.connection()
+    wanted: dict[int, tuple[Assertion, ...]] = {
         faces[key]: face.assertions
         for key, face in plan.faces.items()
         if face.assertions is not None
     }
-    rows: list[dict[str, Any]] = []
-    changed: list[tuple[int, tuple[Assertion, ...]]] = []
-    for face_id, assertions in wanted.items():
-        have = current.get(face_id)
-        if have is None:
-            rows += [_annotation_row(face_id, a, document, now) for a in assertions]
-        elif have != {a.identity for a in assertions}:
-            changed.append((face_id, assertions))
-    changed += [(face_id, ()) for face_id in current if face_id not in wanted]
-    if rows:
-        session.execute(insert(_table(Annotation)), rows)
-    added, retracted = len(rows), 0
-    for face_id, assertions in changed:
-        face = session.get(Face, face_id)
-        if face is None:
-            continue
-        outcome = sync_annotations(session, face, assertions, document=document, now=now)
-        added, retracted = added + outcome.added, retracted + outcome.retracted
+    listed = set(
+        connection.scalars(
+            select(Annotation.face_id)
+            .where(Annotation.document_id == document.id, Annotation.retracted_at.is_(None))
+            .distinct()
+        )
+    )
+    wanted.update({face_id: () for face_id in listed - set(wanted)})
+    added, retracted, _changed = sync_labels(connection, document.id, wanted, now)
     return added, retracted
-
-
-def _current_annotations(
-    session: Session, document: Document
-) -> dict[int, set[tuple[str, str, str, int]]]:
-    query = select(
-        Annotation.face_id,
-        Annotation.label,
-        Annotation.raw_value,
-        Annotation.agent,
-        Annotation.position,
-    ).where(Annotation.document_id == document.id, Annotation.retracted_at.is_(None))
-    current: dict[int, set[tuple[str, str, str, int]]] = {}
-    for face_id, label, raw, agent, position in session.execute(query):
-        current.setdefault(face_id, set()).add((label, raw, agent, position))
-    return current
-
-
-def _annotation_row(
-    face_id: int, assertion: Assertion, document: Document, now: dt.datetime
-) -> dict[str, Any]:
-    return {
-        "face_id": face_id,
-        "label": assertion.label,
-        "raw_value": assertion.raw_value,
-        "value": assertion.value,
-        "agent": assertion.agent,
-        "position": assertion.position,
-        "document_id": document.id,
-        "asserted_at": now,
-    }
 
 
 def _release_options(
