@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from kaokore.db.current import refresh_current_labels
+from kaokore.db.fastrows import insert_rows
 from kaokore.db.models import Annotation, Canvas, CurrentLabel, Face, ImageService, Work
 from kaokore.db.records import Assertion, DocumentLabels
 
@@ -146,8 +147,7 @@ def sync_labels(
                 }
             )
     table = _table(Annotation)
-    if new_rows:
-        connection.execute(insert(table), new_rows)
+    insert_rows(connection, table, new_rows)
     if closed:
         connection.execute(
             update(table)
@@ -229,8 +229,7 @@ def apply_document(connection: Connection, batch: DocumentLabels) -> BulkOutcome
         if key not in existing
     ]
     table = _table(Face)
-    if new:
-        connection.execute(insert(table), new)
+    insert_rows(connection, table, new)
     structural: set[int] = set()
     updates: list[dict[str, Any]] = []
     for key, (face_id, stored, deleted) in existing.items():
@@ -259,8 +258,8 @@ def apply_document(connection: Connection, batch: DocumentLabels) -> BulkOutcome
         gone = _asserted_before(connection, batch.document_id) - set(wanted)
         wanted.update({face_id: () for face_id in gone})
     added, retracted, changed = sync_labels(connection, batch.document_id, wanted, now)
-    touched = set(wanted)
-    refresh_current_labels(connection, touched)
+    # Only faces whose history changed can have other current labels.
+    refresh_current_labels(connection, changed | gone)
     outcome.deleted = _flag_unlabelled(connection, sorted(gone), now)
     outcome.added, outcome.retracted = added, retracted
     outcome.new = len(new)

@@ -17,8 +17,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, select, update
 
+from kaokore.db.fastrows import insert_rows, raw, result_converter
 from kaokore.db.models import Annotation, CurrentLabel, Document
 from kaokore.db.models_research import PERIOD_LABEL
 from kaokore.db.period_terms import ensure_period_terms
@@ -100,8 +101,8 @@ _CLAIM_COLUMNS = (
     Annotation.agent,
     Annotation.position,
     Annotation.document_id,
-    Annotation.asserted_at,
-    Annotation.retracted_at,
+    raw(Annotation.asserted_at),
+    raw(Annotation.retracted_at),
 )
 
 
@@ -119,29 +120,31 @@ def claims_of(
         else [query.where(Annotation.face_id.in_(chunk)) for chunk in _chunks(face_ids)]
     )
     out: dict[int, list[Claim]] = {face_id: [] for face_id in face_ids or ()}
+    moment = result_converter(connection, Annotation.asserted_at)
     for one in queries:
         for (
             face_id,
             id_,
             label,
             value,
-            raw,
+            raw_value,
             agent,
             position,
             doc,
             at,
-            retracted,
+            retracted_raw,
         ) in connection.execute(one):
+            retracted = moment(retracted_raw)
             out.setdefault(face_id, []).append(
                 Claim(
                     annotation_id=id_,
                     label=label,
                     value=value,
-                    raw_value=raw,
+                    raw_value=raw_value,
                     agent=agent,
                     position=position,
                     document_id=doc,
-                    asserted_at=at,
+                    asserted_at=moment(at),
                     retracted=retracted is not None,
                     retracted_at=retracted,
                     superseded=doc in superseded,
@@ -184,7 +187,6 @@ def refresh_current_labels(connection: Connection, face_ids: Iterable[int] | Non
             rows.append(_row(face_id, current))
             if current.label == PERIOD_LABEL:
                 periods.add(current.value)
-    for start in range(0, len(rows), 5000):
-        connection.execute(insert(table), rows[start : start + 5000])
+    insert_rows(connection, table, rows)
     ensure_period_terms(connection, periods)
     return len(rows)
