@@ -254,7 +254,19 @@ def _usable(row: SampleRow, store: BlobStore) -> str | None:
     return None
 
 
-def _task(row: SampleRow, store: BlobStore, output: Path) -> ImageTask:
+def _task(
+    row: SampleRow, store: BlobStore, output: Path, layout: OfficialLayout | None = None
+) -> ImageTask:
+    official = layout.images.get(output.name) if layout is not None else None
+    if official is not None and store.path(store.relative_path(official)).is_file():
+        # The official image of this line, stored as it is: copied, not encoded again.
+        return ImageTask(
+            source=str(store.path(store.relative_path(official)).resolve()),
+            source_sha256=official,
+            box=None,
+            output=str(output),
+            copy=True,
+        )
     box = None
     if row.blob_width and row.blob_height:
         box = crop_box(
@@ -316,7 +328,7 @@ def _compose(
                 continue
             slots.append((member_row, images_dir / name))
 
-    tasks = [_task(row, store, output) for row, output in slots]
+    tasks = [_task(row, store, output, layout) for row, output in slots]
     with _progress_bar(progress, len(tasks), f"images of {version}") as advance:
         results = run_image_stage(tasks, workers=workers, on_done=advance)
 

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
+from kaokore.db.defects import DefectEntry, replace_defects
 from kaokore.db.models import Blob, Face, ImageService, utcnow
 from kaokore.errors import DocumentError, FetchError
 from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
 from kaokore.ingest.documents import DocumentFetcher
-from kaokore.ingest.geometry import execute_plan, plan_crop
+from kaokore.ingest.geometry import execute_plan, intersect, plan_crop
 from kaokore.ingest.imageservice import parse_info
 from kaokore.ingest.records import CropPlan, ImageServiceInfo, Region, TileRequest
 from kaokore.ingest.report import HarvestReport
@@ -41,6 +42,9 @@ CROP_SIZE = 256
 CROP_QUALITY = 95
 #: How far (in pixels) a server's answer may differ from the size asked for.
 SIZE_TOLERANCE = 2
+#: ``Face.crop_status`` of a face whose square lies wholly outside its image: an upstream
+#: defect, recorded once and not retried (a changed region makes a new face key anyway).
+LEFT_OUT = "left_out"
 
 
 def decode_image(
@@ -178,7 +182,9 @@ def _pending_jobs(
             Face.image_service_id,
         )
         .where(
-            Face.deleted.is_(False), Face.crop_status != "ok", Face.image_service_id.is_not(None)
+            Face.deleted.is_(False),
+            Face.crop_status.not_in(("ok", LEFT_OUT)),
+            Face.image_service_id.is_not(None),
         )
         .order_by(Face.id)
     )
@@ -237,6 +243,10 @@ async def _fetch_one(
     crop_size: int,
     writer: _CropWriter,
 ) -> None:
+    if intersect(job.square, info.width, info.height) is None:
+        _left_out(database, report, job, info)
+        writer.claims.release(_claim_key(job))
+        return
     try:
         plan = plan_crop(info, job.square, target=crop_size)
     except ValueError as exc:
@@ -338,6 +348,30 @@ def _record_crops(
             return
         except IntegrityError:  # another ingest stored the same blob at the same moment
             continue
+
+
+def _left_out(database: Database, report: HarvestReport, job: _Job, info: ImageServiceInfo) -> None:
+    """A square wholly outside its image: a defect that leaves the face without a crop."""
+    url = f"{info.base_url}/info.json"
+    reason = (
+        f"the square {job.square.iiif} lies wholly outside the {info.width}x{info.height} "
+        "image; the face is left out"
+    )
+    entry = DefectEntry(
+        document_url=url,
+        stage="crop",
+        pointer="/",
+        code="region_outside",
+        reason=reason,
+        outcome="left_out",
+        subject=job.face_key,
+    )
+    with database.session() as session:
+        face = session.get(Face, job.face_id)
+        if face is not None:
+            face.crop_status, face.crop_error = LEFT_OUT, reason
+        replace_defects(session, url, "crop", [entry], subjects=[job.face_key])
+    report.defect("region_outside", "left_out", f"{job.face_key}: {reason}")
 
 
 def _record_failure(database: Database, job: _Job, reason: str) -> None:

@@ -25,11 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from kaokore.config import DEFAULT_FEED_URL
 from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
+from kaokore.db.defects import clear_defects, replace_defects
 from kaokore.db.models import Document, Source, utcnow
 from kaokore.errors import DocumentError, FetchError, UsageError
 from kaokore.ingest.client import ClientSettings, PoliteClient, make_client
 from kaokore.ingest.crops import CROP_SIZE, fetch_crops
 from kaokore.ingest.curation import document_kind, parse_curation
+from kaokore.ingest.defects import describe, entry_of
 from kaokore.ingest.documents import DocumentFetcher, FetchedDocument
 from kaokore.ingest.feed import newest_per_object, next_page, parse_feed_page, walk_start
 from kaokore.ingest.imageservice import parse_info
@@ -45,7 +47,11 @@ MAX_FEED_PAGES = 10_000
 
 
 class ProgressSink(Protocol):
-    """Where the harvester reports progress (the CLI passes a rich display)."""
+    """Where the harvester reports progress (the CLI passes a rich display).
+
+    A sink may also have ``host_down(host, reason)``, called once per host the client
+    declares unreachable, so the user hears of it while the harvest goes on.
+    """
 
     def total(self, stage: Stage, n: int) -> None: ...
 
@@ -286,6 +292,7 @@ class _Harvest:
             if document is None or document.status == "deleted":
                 return
             deleted = retract_document(session, document, utcnow())
+            clear_defects(session, url)
         self.report.count("documents", "deleted")
         self.report.count("faces", "deleted", deleted)
 
@@ -414,9 +421,11 @@ class _Harvest:
                 elif truncated:
                     document.status = "pending"  # --max-faces stopped it: finish next run
                 else:
+                    # Defects are the document's, not failures: it is done, and an unchanged
+                    # copy is not fetched again because of them.
                     self.documents.commit_document(session, fetched)
-                    if outcome.skipped:
-                        document.error = "; ".join(f"{m}: {why}" for m, why in outcome.skipped)
+                defects = [*curation.defects, *outcome.defects]
+                replace_defects(session, url, "curation", [entry_of(d) for d in defects])
                 if self.options.dry_run:
                     session.rollback()
                 else:
@@ -447,8 +456,8 @@ class _Harvest:
             self.store_sync, url, fetched, curation, manifests, infos, problems
         )
         self.report.count("documents", "failed" if problems else ("new" if was_new else "updated"))
-        for member, why in outcome.skipped:
-            self.report.fail("faces", member, why)
+        for defect in [*curation.defects, *outcome.defects]:
+            self.report.defect(defect.code, defect.outcome, describe(defect))
         self.report.count("faces", "new", outcome.new)
         self.report.count("faces", "updated", outcome.updated)
         self.report.count("faces", "unchanged", outcome.unchanged)
@@ -470,6 +479,7 @@ async def harvest(
     progress = progress or _NoProgress()
     urls = resolve_sources(database, sources)
     async with make_client(client_settings, transport=transport) as client:
+        client.on_host_down = getattr(progress, "host_down", None)
         run = _Harvest(database, client, options, progress)
         try:
             for url in urls:
@@ -485,13 +495,20 @@ async def harvest(
                 options=options,
                 progress=progress,
             )
-        run.report.requests = client.requests_made
-        run.report.conditional_requests = client.conditional_requests
-        run.report.bytes_received = client.bytes_received
+        _count_requests(run.report, client)
     faces = run.report.counts["faces"]
     if not options.dry_run and (faces["new"] or faces["deleted"]):
         await asyncio.to_thread(database.analyze)
     return run.report
+
+
+def _count_requests(report: HarvestReport, client: PoliteClient) -> None:
+    """What went over the wire, and what was not sent to unreachable hosts."""
+    report.requests = client.requests_made
+    report.conditional_requests = client.conditional_requests
+    report.bytes_received = client.bytes_received
+    report.unreachable = dict(client.unreachable)
+    report.requests_skipped = sum(client.skipped.values())
 
 
 async def fetch_pending_crops(
@@ -534,6 +551,7 @@ async def fetch_crops_only(
     progress = progress or _NoProgress()
     report = HarvestReport()
     async with make_client(client_settings, transport=transport) as client:
+        client.on_host_down = getattr(progress, "host_down", None)
         await fetch_pending_crops(
             database,
             client,
@@ -542,7 +560,5 @@ async def fetch_crops_only(
             options=options,
             progress=progress,
         )
-        report.requests = client.requests_made
-        report.conditional_requests = client.conditional_requests
-        report.bytes_received = client.bytes_received
+        _count_requests(report, client)
     return report

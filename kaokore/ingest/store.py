@@ -24,12 +24,13 @@ from kaokore.db.records import (
     WorkRecord,
 )
 from kaokore.db.repository import upsert
-from kaokore.ingest.geometry import centred_square, clamp_square, scale_to_image
+from kaokore.ingest.geometry import centred_square, intersect, scale_to_image
 from kaokore.ingest.identity import face_key, normalise_manifest_url, service_key
 from kaokore.ingest.manifest import find_canvas
 from kaokore.ingest.records import (
     Curation,
     CurationFace,
+    Defect,
     ImageServiceInfo,
     LabelValue,
     Manifest,
@@ -50,13 +51,17 @@ __all__ = [
 
 @dataclass
 class CurationOutcome:
-    """What storing one curation changed, and the faces it had to skip (with reasons)."""
+    """What storing one curation changed, and the defects of the faces it met.
+
+    ``defects`` are those only the store can see (a canvas the manifest lacks, a region
+    outside its page): faces left out, or kept and flagged.
+    """
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
     face_ids: list[int] = field(default_factory=list)
 
 
@@ -139,9 +144,10 @@ def store_curation(
     them any more.
     """
     session.flush()
-    batch, skipped = curation_records(
+    batch, defects = curation_records(
         curation=curation,
         document_id=document.id,
+        document_url=document.url,
         manifests=manifests,
         infos=infos,
         now=now,
@@ -154,7 +160,7 @@ def store_curation(
         updated=result.updated,
         unchanged=result.unchanged,
         deleted=result.deleted,
-        skipped=skipped,
+        defects=defects,
         face_ids=result.face_ids,
     )
 
@@ -163,17 +169,18 @@ def curation_records(
     *,
     curation: Curation,
     document_id: int,
+    document_url: str,
     manifests: dict[str, Manifest],
     infos: dict[str, ImageServiceInfo],
     now: dt.datetime,
     max_faces: int | None = None,
-) -> tuple[DocumentLabels, list[tuple[str, str]]]:
-    """The records a curation states, and the members skipped (with reasons). Pure."""
+) -> tuple[DocumentLabels, list[Defect]]:
+    """The records a curation states, and the defects of its faces (left out or kept). Pure."""
     works: dict[str, WorkRecord] = {}
     canvases: dict[str, CanvasRecord] = {}
     services: dict[str, ServiceRecord] = {}
     faces: dict[str, FaceRecord] = {}
-    skipped: list[tuple[str, str]] = []
+    defects: list[Defect] = []
     complete = True
     for selection in curation.selections:
         manifest = manifests.get(selection.manifest_url)
@@ -185,7 +192,7 @@ def curation_records(
                 complete = False
                 break
             record = _face_records(
-                selection, face, manifest, infos, works, canvases, services, skipped
+                selection, face, manifest, infos, works, canvases, services, defects, document_url
             )
             if record is not None:
                 faces.setdefault(record.key, record)
@@ -198,7 +205,7 @@ def curation_records(
         faces=tuple(faces.values()),
         complete=complete,
     )
-    return batch, skipped
+    return batch, defects
 
 
 def _face_records(
@@ -209,34 +216,46 @@ def _face_records(
     works: dict[str, WorkRecord],
     canvases: dict[str, CanvasRecord],
     services: dict[str, ServiceRecord],
-    skipped: list[tuple[str, str]],
+    defects: list[Defect],
+    document_url: str,
 ) -> FaceRecord | None:
+    def defect(code: str, reason: str, *, kept: bool = False) -> None:
+        defects.append(
+            Defect(
+                url=document_url,
+                pointer=face.pointer,
+                code=code,
+                reason=reason if kept else f"{reason}; the face is left out",
+                outcome="kept" if kept else "left_out",
+                member_uri=face.member_uri,
+            )
+        )
+
     canvas = find_canvas(manifest, face.canvas_uri)
     if canvas is None:
-        skipped.append((face.member_uri, f"canvas not found in manifest {manifest.url}"))
+        defect("canvas_not_found", f"canvas not found in {manifest.url}")
         return None
     if canvas.service is None:
-        skipped.append((face.member_uri, f"canvas {canvas.uri} has no image service"))
+        defect("no_image_service", f"{canvas.uri} has no image service")
         return None
     info = infos.get(canvas.service.base_url)
     image_w, image_h = _image_size(canvas, info)
     region = face.region
-    if (
-        region.x >= canvas.width
-        or region.y >= canvas.height
-        or region.x + region.w <= 0
-        or region.y + region.h <= 0
-    ):
-        skipped.append(
-            (
-                face.member_uri,
-                f"region {region} lies outside the canvas {canvas.width}x{canvas.height}",
-            )
-        )
+    page = f"the {canvas.width}x{canvas.height} page"
+    if intersect(region, canvas.width, canvas.height) is None:
+        defect("region_outside", f"region {region.iiif} lies outside {page}")
         return None
     scaled = scale_to_image(region, canvas.width, canvas.height, image_w, image_h)
     square = centred_square(scaled)
-    cut = clamp_square(square, image_w, image_h)
+    # Cut at the image's edge, as the Image API does for a region reaching past it; the
+    # crop stage resizes the cut to the square output (see kaokore.ingest.geometry).
+    cut = intersect(square, image_w, image_h) or square
+    if intersect(region, canvas.width, canvas.height) != region:
+        reason = (
+            f"region {region.iiif} reaches past the edge of {page}: kept, cut at the edge "
+            "and resized to the square"
+        )
+        defect("region_partly_outside", reason, kept=True)
     work = work_key(manifest.url, face.pairs)
     works.setdefault(
         work,

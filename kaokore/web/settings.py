@@ -45,9 +45,13 @@ class WebSettings:
     viewer_url: str = DEFAULT_VIEWER
     #: Width of the page image asked from the IIIF image service on a face's page.
     page_image_width: int = 1200
-    #: Optional areas: ``review`` mode and anything later add routers here.
+    #: Optional areas: ``review`` mode and anything later add routers here, links in the
+    #: navigation bar (label, path), and folders of their own templates (searched first;
+    #: they can extend ``base.html`` and use ``macros.html``).
     review: bool = False
     extra_routers: Sequence[APIRouter] = ()
+    extra_nav: Sequence[tuple[str, str]] = ()
+    template_dirs: Sequence[Path] = ()
     #: Called with the app after the built-in routers are added (for later areas).
     extend: Sequence[Callable[[Any], None]] = ()
 

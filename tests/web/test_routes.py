@@ -17,6 +17,7 @@ from PIL import Image
 from kaokore import query
 from kaokore.ingest.curation import parse_curation
 from kaokore.query.curation_export import canvas_region
+from kaokore.web.routes.api import FaceDetail, FacesPage
 from tests.web.conftest import WebDb
 
 
@@ -216,6 +217,7 @@ def test_releases_page(web_db: WebDb) -> None:
 def test_api_faces_filters_paging_and_limits(web_db: WebDb) -> None:
     db = web_db.small.database
     data = web_db.client.get("/api/faces", params={"status": ["noble", "warrior"]}).json()
+    FacesPage.model_validate(data, strict=True)  # the documented shape, field by field
     assert data["total"] == query.count_faces(db, status=["noble", "warrior"])
     assert [f["face_id"] for f in data["faces"]] == query.face_ids(db, status=["noble", "warrior"])
     first = data["faces"][0]
@@ -231,6 +233,7 @@ def test_api_faces_filters_paging_and_limits(web_db: WebDb) -> None:
 def test_api_face_facets_works_and_openapi(web_db: WebDb) -> None:
     a2 = web_db.ids["a2"]
     face = web_db.client.get(f"/api/faces/{a2}").json()
+    FaceDetail.model_validate(face, strict=True)
     assert any(not h["current"] for h in face["history"])
     facets = web_db.client.get("/api/facets?gender=female").json()
     assert facets["total"] == 2

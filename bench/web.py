@@ -1,0 +1,237 @@
+"""Benchmark ``kaokore web`` on 100,000 faces: the faces page with two facets, and the JSON API.
+
+Generates the database of ``bench/query.py`` (``--faces`` faces, default 100,000, with the
+real KaoKore 1.3 labels ten times over), opens it read-only with ``kaokore web``'s app, and
+measures:
+
+* the one-off facet index build (the first request after start or after a change);
+* the faces page (``/faces``, 60 faces, every facet's counts) with two facets, for
+  ``--combos`` *different* two-facet combinations, each asked once (nothing cached for it),
+  then the same pages asked again (cached result sets): median and 95th percentile of the
+  server's own time (its ``Server-Timing`` header);
+* the JSON API: ``/api/faces`` pages of 50 faces, walked page by page for several filters
+  through ``kaokore web`` (its own process, uvicorn) on 127.0.0.1 with one HTTP client: pages per second (wall clock) and the
+  median server time.
+
+Targets (issue 15): faces page with two facets < 200 ms median server time on SQLite; the
+API >= 200 face pages per second. Run: ``.venv/bin/python bench/web.py`` (``--faces 20000``
+for a quick run; ``--db PATH`` to reuse a generated database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from kaokore.config import Settings  # noqa: E402
+from kaokore.web import WebSettings, create_app  # noqa: E402
+
+
+def _bench_query() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_query", REPO / "bench" / "query.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def server_ms(response: httpx.Response) -> float:
+    timing = response.headers["server-timing"]
+    return float(timing.split("dur=", 1)[1])
+
+
+def two_facet_combos(count: int) -> list[list[tuple[str, str]]]:
+    """Different two-facet filters, as a historian clicks them."""
+    facets = {
+        "status": ["noble", "warrior", "commoner", "incarnation", "monk"],
+        "gender": ["male", "female"],
+        "orientation": ["three-quarter", "profile", "front", "back"],
+        "holder": [
+            "Kyoto University",
+            "Keio University",
+            "National Institute of Japanese Literature",
+        ],
+        "period": ["室町", "江戸前期", "1501-1600", "1601-1700"],
+    }
+    combos = []
+    for first, second in itertools.combinations(facets, 2):
+        for a, b in itertools.product(facets[first], facets[second]):
+            combos.append([(first, a), (second, b)])
+    step = max(1, len(combos) // count)
+    return combos[::step][:count]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_pages(client: TestClient, combos: list[list[tuple[str, str]]]) -> dict[str, Any]:
+    cold, warm, totals = [], [], []
+    for combo in combos:
+        url = "/faces?" + urlencode(combo)
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.text[:300])
+        cold.append(server_ms(response))
+        totals.append(
+            int(response.text.split('<span id="total">', 1)[1].split("<", 1)[0].replace(",", ""))
+        )
+    for combo in combos:
+        warm.append(server_ms(client.get("/faces?" + urlencode(combo))))
+    return {"cold": cold, "warm": warm, "totals": totals}
+
+
+def bench_api(base: str, seconds: float, clients: int) -> dict[str, Any]:
+    """Walk 10 pages of 50 faces of four filters: once with nothing cached (each face's row
+    read from the database), then again and again for ``seconds`` (rows kept in memory) by
+    ``clients`` clients at once. Every answer's status and size are checked; the first
+    page of each filter is parsed."""
+    filters = [{"status": "noble"}, {"gender": "female", "status": "warrior"}, {}, {"tag": "鬼"}]
+    urls = [{**params, "page": page, "size": 50} for params in filters for page in range(1, 11)]
+
+    def walk(client: httpx.Client, times: list[float], check: bool) -> int:
+        for params in urls:
+            response = client.get("/api/faces", params=params)
+            assert response.status_code == 200 and len(response.content) > 100, response.text[:300]
+            if check and params["page"] == 1:
+                assert len(response.json()["faces"]) == 50
+            times.append(server_ms(response))
+        return len(urls)
+
+    out: dict[str, Any] = {}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        times: list[float] = []
+        started = time.perf_counter()
+        pages = walk(client, times, True)
+        out["first walk, 1 client"] = {
+            "pages": pages,
+            "wall": time.perf_counter() - started,
+            "times": times,
+        }
+
+    def worker(results: list[tuple[int, list[float]]]) -> None:
+        own: list[float] = []
+        done = 0
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while time.perf_counter() - started < seconds:
+                done += walk(client, own, False)
+        results.append((done, own))
+
+    results: list[tuple[int, list[float]]] = []
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for _ in range(clients):
+            pool.submit(worker, results)
+    wall = time.perf_counter() - started
+    out[f"again, {clients} clients"] = {
+        "pages": sum(done for done, _ in results),
+        "wall": wall,
+        "times": [t for _, own in results for t in own],
+    }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faces", type=int, default=100_000)
+    parser.add_argument("--combos", type=int, default=40)
+    parser.add_argument("--api-seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=4, help="API clients at once")
+    parser.add_argument("--db", type=Path, help="a database made by an earlier run (--keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated database")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="kaokore-bench-web-"))
+    path = args.db or folder / "kaokore.db"
+    url = f"sqlite:///{path}"
+    if args.db is None:
+        seconds = _bench_query().generate(url, args.faces)
+        print(f"generated {args.faces:,} faces in {seconds:.1f} s: {path}")
+    app = create_app(WebSettings(database=Settings(home=folder, db_url=url), cache_seconds=3600))
+    with TestClient(app) as client:
+        started = time.perf_counter()
+        first = client.get("/faces")
+        index_seconds = time.perf_counter() - started
+        assert first.status_code == 200
+        print(f"first page (builds the facet index): {index_seconds:.2f} s")
+        no_filter = [server_ms(client.get("/faces")) for _ in range(5)]
+        result = bench_pages(client, two_facet_combos(args.combos))
+    cold, warm = result["cold"], result["warm"]
+    print(f"/faces, no filter (index warm): median {statistics.median(no_filter):.1f} ms")
+    print(
+        f"/faces with two facets, {len(cold)} different combinations "
+        f"({min(result['totals']):,}-{max(result['totals']):,} faces each):"
+    )
+    print(
+        f"  first ask:  median {statistics.median(cold):.1f} ms, p95 {pct(cold, 0.95):.1f} ms, max {max(cold):.1f} ms"
+    )
+    print(f"  asked again: median {statistics.median(warm):.1f} ms, p95 {pct(warm, 0.95):.1f} ms")
+    print(f"  target < 200 ms median: {'met' if statistics.median(cold) < 200 else 'NOT met'}")
+
+    # The API through `kaokore web` in its own process (as users run it), so the client does
+    # not share the server's interpreter.
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kaokore", "--db", url, "web", "--port", str(port)],
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/api/faces", timeout=600)  # the first also builds the index
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        api = bench_api(base, args.api_seconds, args.clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rates = {}
+    for name, run in api.items():
+        rates[name] = run["pages"] / run["wall"]
+        print(
+            f"/api/faces (50 faces a page, {name}), over HTTP: {run['pages']} pages "
+            f"in {run['wall']:.1f} s = {rates[name]:.0f} pages/s; server time median "
+            f"{statistics.median(run['times']):.1f} ms, p95 {pct(run['times'], 0.95):.1f} ms"
+        )
+    best = max(rates.values())
+    print(f"  target >= 200 pages/s: {'met' if best >= 200 else 'NOT met'}")
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} ({os.cpu_count()} CPUs)")
+    if not args.keep and args.db is None:
+        path.unlink(missing_ok=True)
+    elif args.keep:
+        print(f"kept {path}")
+
+
+if __name__ == "__main__":
+    main()
