@@ -73,12 +73,12 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     connection.exec_driver_sql(statement, parameters)
 
 
-def raw(column: ColumnElement[Any]) -> ColumnElement[Any]:
+def raw(column: Any) -> ColumnElement[Any]:
     """``column`` read as the driver gives it (no per-row result processing)."""
     return type_coerce(column, NullType()).label(getattr(column, "key", None))
 
 
-def result_converter(connection: Connection, column: ColumnElement[Any]) -> Converter:
+def result_converter(connection: Connection, column: Any) -> Converter:
     """The result processor of ``column``'s type, cached per distinct raw value."""
     dialect = connection.dialect
     return Converter(column.type.dialect_impl(dialect).result_processor(dialect, None))
