@@ -188,3 +188,32 @@ def test_diff_of_two_versions_and_of_two_dates(tmp_path: Path, database: Databas
     assert diff(database, "2023-12-31", "2024-01-15").summary()["added"] == 3
     with pytest.raises(UsageError, match="no such release"):
         diff(database, "9.9", "1.3")
+
+
+def test_diff_of_two_built_releases(database: Database) -> None:
+    from kaokore.db.models import Release, ReleaseMember
+
+    with database.session() as session:
+        a, b, c = (_face(session, f"/p#{n},0,10,10") for n in (0, 1, 2))
+        for version, members in (("1.0", [(a, 0, 0), (b, 1, 1)]), ("1.1", [(a, 0, 1), (c, 1, 2)])):
+            release = Release(kind="built", version=version, built_at=T1)
+            session.add(release)
+            session.flush()
+            for number, (face, gender, status) in enumerate(members):
+                session.add(
+                    ReleaseMember(
+                        release_id=release.id,
+                        face_id=face.id,
+                        file_name=f"{number:08d}.jpg",
+                        gender=gender,
+                        status=status,
+                    )
+                )
+        ids = (a.id, b.id, c.id)
+    result = diff(database, "built:1.0", "1.1")
+    assert {(c.change, c.face_id, c.label, c.old, c.new) for c in result.changes} == {
+        ("relabelled", ids[0], "身分", "貴族", "武士"),
+        ("removed", ids[1], None, None, None),
+        ("added", ids[2], None, None, None),
+    }
+    assert result.changes[0].who == "release built:1.1"
