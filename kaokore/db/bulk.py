@@ -251,7 +251,9 @@ def apply_document(connection: Connection, batch: DocumentLabels) -> BulkOutcome
             .values(last_seen=bindparam("seen_at")),
             updates,
         )
-    ids = {key: row[0] for key, row in _faces_by_key(connection, list(faces)).items()}
+    ids = {key: row[0] for key, row in existing.items()}
+    if new:
+        ids.update(_face_ids(connection, [row["key"] for row in new]))
     wanted: dict[int, Sequence[Assertion]] = {ids[k]: r.assertions for k, r in faces.items()}
     gone: set[int] = set()
     if batch.complete:
@@ -285,6 +287,18 @@ def _faces_by_key(
         for row in connection.execute(query.where(table.c.key.in_(chunk))):
             out[row[1]] = (row[0], dict(zip(_FACE_COLUMNS, row[3:], strict=True)), bool(row[2]))
     return out
+
+
+def _face_ids(connection: Connection, keys: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        ids.update(
+            {
+                k: i
+                for i, k in connection.execute(select(Face.id, Face.key).where(Face.key.in_(chunk)))
+            }
+        )
+    return ids
 
 
 def _asserted_before(connection: Connection, document_id: int) -> set[int]:

@@ -25,7 +25,7 @@ from kaokore.db.records import (
 )
 from kaokore.db.repository import upsert
 from kaokore.ingest.geometry import centred_square, intersect, scale_to_image
-from kaokore.ingest.identity import face_key, normalise_manifest_url, service_key
+from kaokore.ingest.identity import normalise_manifest_url, service_key
 from kaokore.ingest.manifest import find_canvas
 from kaokore.ingest.records import (
     Curation,
@@ -181,6 +181,7 @@ def curation_records(
     services: dict[str, ServiceRecord] = {}
     faces: dict[str, FaceRecord] = {}
     defects: list[Defect] = []
+    services_by_url: dict[str, ServiceRecord] = {}
     complete = True
     for selection in curation.selections:
         manifest = manifests.get(selection.manifest_url)
@@ -192,7 +193,16 @@ def curation_records(
                 complete = False
                 break
             record = _face_records(
-                selection, face, manifest, infos, works, canvases, services, defects, document_url
+                selection,
+                face,
+                manifest,
+                infos,
+                works,
+                canvases,
+                services,
+                defects,
+                document_url,
+                services_by_url,
             )
             if record is not None:
                 faces.setdefault(record.key, record)
@@ -218,6 +228,7 @@ def _face_records(
     services: dict[str, ServiceRecord],
     defects: list[Defect],
     document_url: str,
+    services_by_url: dict[str, ServiceRecord],
 ) -> FaceRecord | None:
     def defect(code: str, reason: str, *, kept: bool = False) -> None:
         defects.append(
@@ -290,7 +301,8 @@ def _face_records(
             },
         ),
     )
-    skey = service_key(canvas.service.base_url)
+    known = services_by_url.get(canvas.service.base_url)
+    skey = known.key if known is not None else service_key(canvas.service.base_url)
     services.setdefault(
         skey,
         ServiceRecord(
@@ -305,8 +317,9 @@ def _face_records(
             },
         ),
     )
+    services_by_url.setdefault(canvas.service.base_url, services[skey])
     return FaceRecord(
-        key=face_key(canvas.service.base_url, square),
+        key=f"{skey}#{square.x},{square.y},{square.w},{square.h}",
         service_key=skey,
         work_key=work,
         canvas_uri=canvas.uri,
