@@ -413,6 +413,7 @@ def history_command(
             "asserted_at",
             "state",
             "ended_at",
+            "provenance",
         )
         print_table(
             shown,

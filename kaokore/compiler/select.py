@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kaokore.compiler.records import (
@@ -30,6 +30,15 @@ from kaokore.compiler.records import (
     SampleRow,
     Selection,
 )
+from kaokore.compiler.reviewed import (
+    DEFAULT_LABELS,
+    EXPERT,
+    LabelSource,
+    ReviewSources,
+    check_labels,
+    read_review_sources,
+)
+from kaokore.db.current import claims_of
 from kaokore.db.models import (
     Annotation,
     Blob,
@@ -42,6 +51,8 @@ from kaokore.db.models import (
     ReleaseMember,
     Work,
 )
+from kaokore.db.models_review import Review, Suggestion
+from kaokore.db.truth import current_labels
 from kaokore.vocab import RECORD_ID_KEYS, category_key, class_index
 
 __all__ = [
@@ -82,18 +93,20 @@ def official_release(session: Session, version: str | None = None) -> Release | 
     return max(releases, key=lambda r: version_key(r.version), default=None)
 
 
-def read_selection(session: Session, *, version: str) -> Selection:
+def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABELS) -> Selection:
     """Everything a build of ``version`` reads, with the digest of it.
 
     Deleted faces are not read (they leave the release, and show in the diff against the
     previous one); faces without a usable crop are read, so the build can list them as left
-    out with their reason.
+    out with their reason. ``labels`` is ``expert`` (reviewers' labels are not read) or
+    ``expert+reviewed``; machine suggestions are never read (see :mod:`.reviewed`).
     """
-    annotations = _current_annotations(session)
-    rows = tuple(_rows(session, annotations))
+    sources = read_review_sources(session)
+    annotations = _current_annotations(session, _dropped(sources, check_labels(labels)))
+    rows = tuple(_rows(session, annotations, sources))
     official = _official_split(session)
     previous = _previous_release(session, version)
-    source_time = _source_time(session)
+    source_time = _source_time(session, labels)
     max_number = session.scalar(select(func.max(Face.file_number)))
     state = _digest(rows, official, previous, source_time)
     return Selection(
@@ -113,7 +126,18 @@ def read_selection(session: Session, *, version: str) -> Selection:
 _Found = tuple[AnnotationValue, dt.datetime, int, str | None]
 
 
-def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[SampleRow]:
+def _dropped(sources: ReviewSources, labels: str) -> frozenset[int]:
+    """Annotation ids a build does not read: suggestions always, reviewers' labels unless
+    ``labels`` takes them."""
+    dropped = set(sources.suggestions)
+    if labels == DEFAULT_LABELS:
+        dropped |= sources.reviews.keys()
+    return frozenset(dropped)
+
+
+def _rows(
+    session: Session, annotations: dict[int, list[_Found]], sources: ReviewSources
+) -> Iterable[SampleRow]:
     curation = aliased(Document)
     query = (
         select(Face, Work, Canvas, ImageService, Blob, curation.url)
@@ -127,7 +151,11 @@ def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[Sa
     )
     for face, work, canvas, service, blob, curation_url in session.execute(query):
         found = annotations.get(face.id, [])
-        values = _dedupe(value for value, _at, _id, _doc in found)
+        # The upstream record: a reviewer's label shows in gender/status and its source
+        # columns, not among the tags (original_tags.txt, meta_*, annotations).
+        values = _dedupe(
+            value for value, _at, row_id, _doc in found if row_id not in sources.reviews
+        )
         first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
         yield SampleRow(
             face_id=face.id,
@@ -165,6 +193,8 @@ def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[Sa
             annotations=values,
             gender=_label(found, "gender"),
             status=_label(found, "status"),
+            gender_source=_source(found, "gender", sources),
+            status_source=_source(found, "status", sources),
         )
 
 
@@ -178,35 +208,56 @@ def _region(face: Face) -> Box | None:
 
 def _dedupe(values: Iterable[AnnotationValue]) -> tuple[AnnotationValue, ...]:
     """The current labels in the official order (label, then value), whatever was harvested
-    first. ``current_labels`` already holds one copy of each value (the one rule)."""
+    first; the one rule already kept one copy of each value."""
     unique = {(v.label, v.raw_value, v.agent, v.position): v for v in values}
     return tuple(sorted(unique.values(), key=lambda v: (v.label, v.raw_value, v.agent, v.position)))
 
 
 def _first(values: tuple[AnnotationValue, ...], labels: tuple[str, ...]) -> str | None:
-    """The first current non-empty value of ``labels``, in (label, position) order."""
+    """The first current non-empty human value of ``labels``, in (label, position) order."""
     for label in labels:
         for value in sorted(values, key=lambda v: v.position):
-            if value.label == label and value.value:
+            if value.label == label and value.agent == "human" and value.value:
                 return value.value
     return None
+
+
+def _chosen(found: list[_Found], category: str) -> tuple[AnnotationValue, int] | None:
+    """The current human value of 性別 or 身分 (by the one rule), with its annotation id."""
+    key = category_key(category)
+    candidates = [(v, row_id) for v, _at, row_id, _doc in found if v.label == key]
+    candidates = [c for c in candidates if c[0].agent == "human"]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: c[0].position)
 
 
 def _label(found: list[_Found], category: str) -> int | None:
     """The class index of the current 性別 or 身分 (see :mod:`kaokore.db.truth`).
 
-    A release's ``labels.csv`` holds expert labels: a label whose current value is a
-    machine's (no human source states it) gives no class.
+    Per label one source wins (human before machine, then the newest assertion): the
+    experts' latest word, or, with ``--labels expert+reviewed``, a reviewer's later one. A
+    label only a machine states gives no class: ``labels.csv`` holds human labels.
     """
-    key = category_key(category)
-    candidates = [v for v, _at, _id, _doc in found if v.label == key and v.agent == "human"]
-    if not candidates:
+    chosen = _chosen(found, category)
+    return None if chosen is None else class_index(category, chosen[0].value)
+
+
+def _source(found: list[_Found], category: str, sources: ReviewSources) -> LabelSource | None:
+    """Where the label :func:`_label` picked came from (None when there is no label)."""
+    chosen = _chosen(found, category)
+    if chosen is None or class_index(category, chosen[0].value) is None:
         return None
-    return class_index(category, min(candidates, key=lambda v: v.position).value)
+    return sources.reviews.get(chosen[1], EXPERT)
 
 
-def _current_annotations(session: Session) -> dict[int, list[_Found]]:
-    """Every face's current labels (the stored result of the one rule), with provenance."""
+def _current_annotations(session: Session, dropped: frozenset[int]) -> dict[int, list[_Found]]:
+    """Every face's current labels by the one rule, over the sources the build reads.
+
+    ``current_labels`` holds the rule's answer over every source; for the few faces with an
+    annotation the build leaves out (a suggestion, or a reviewer's label in an expert-only
+    build) the same rule is applied again without it (:func:`kaokore.db.truth.current_labels`).
+    """
     query = (
         select(
             CurrentLabel.face_id,
@@ -236,6 +287,34 @@ def _current_annotations(session: Session) -> dict[int, list[_Found]]:
                 doc_url,
             )
         )
+    if not dropped:
+        return found
+    ids = sorted(dropped)
+    affected: set[int] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        affected.update(session.scalars(select(Annotation.face_id).where(Annotation.id.in_(chunk))))
+    urls = dict(session.execute(select(Document.id, Document.url)).tuples())
+    claims = claims_of(session.connection(), sorted(affected))
+    for face_id, face_claims in claims.items():
+        if face_id not in found and not face_claims:
+            continue
+        kept = [claim for claim in face_claims if claim.annotation_id not in dropped]
+        found[face_id] = [
+            (
+                AnnotationValue(
+                    label=current.label,
+                    value=current.claim.value,
+                    raw_value=current.claim.raw_value,
+                    agent=current.claim.agent,
+                    position=current.position,
+                ),
+                current.claim.asserted_at,
+                current.claim.annotation_id,
+                urls.get(current.claim.document_id) if current.claim.document_id else None,
+            )
+            for current in current_labels(kept)
+        ]
     return found
 
 
@@ -302,17 +381,23 @@ def _previous_release(session: Session, version: str) -> PreviousRelease | None:
 # --- state --------------------------------------------------------------------------------
 
 
-def _source_time(session: Session) -> dt.datetime:
+def _source_time(session: Session, labels: str = DEFAULT_LABELS) -> dt.datetime:
     """The newest change to the faces, their annotations and their stored crops.
 
     ``last_seen`` is left out on purpose: a re-harvest that finds nothing new touches it,
-    and must not turn an unchanged database into a "changed" one.
+    and must not turn an unchanged database into a "changed" one. So are the annotations a
+    build with ``labels`` does not read (suggestions; reviews in an expert-only build): a
+    suggestion or a review leaves an expert-only release unchanged, to the byte.
     """
+    unread = [exists().where(Suggestion.annotation_id == Annotation.id)]
+    if labels == DEFAULT_LABELS:
+        unread.append(exists().where(Review.annotation_id == Annotation.id))
+    read = ~or_(*unread)
     moments = [
         session.scalar(select(func.max(Face.first_seen))),
         session.scalar(select(func.max(Face.deleted_at))),
-        session.scalar(select(func.max(Annotation.asserted_at))),
-        session.scalar(select(func.max(Annotation.retracted_at))),
+        session.scalar(select(func.max(Annotation.asserted_at)).where(read)),
+        session.scalar(select(func.max(Annotation.retracted_at)).where(read)),
         session.scalar(select(func.max(Blob.created_at))),
     ]
     known = [_aware(moment) for moment in moments if moment is not None]
@@ -332,6 +417,8 @@ def _canonical(value: Any) -> Any:
         return [value.x, value.y, value.w, value.h]
     if isinstance(value, AnnotationValue):
         return [value.label, value.value, value.raw_value, value.agent, value.position]
+    if isinstance(value, LabelSource):
+        return [value.kind, value.reviewer, value.decision, value.suggestion]
     if isinstance(value, tuple):
         return [_canonical(item) for item in value]
     return value

@@ -67,8 +67,14 @@ class Claim:
         return not self.retracted and not self.superseded
 
     @property
-    def source(self) -> tuple[int | None, str]:
-        """Rule 3's source: the document (the dataset's newest version) and the agent."""
+    def source(self) -> tuple[int, str]:
+        """Rule 3's source: the document (the dataset's newest version) and the agent.
+
+        An annotation without a document (a reviewer's decision, a model's suggestion) is a
+        source of its own, so two reviewers' decisions never both count.
+        """
+        if self.document_id is None:
+            return (-self.annotation_id, self.agent)
         return (self.document_id, self.agent)
 
 

@@ -33,6 +33,7 @@ from kaokore.periods import century_label, century_of, combine_periods
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.filters import FaceFilter, Values, face_ids_select, not_indexed, validate
 from kaokore.query.names import DERIVED_COLUMNS, label_key
+from kaokore.query.provenance import annotation_provenance
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow
 from kaokore.vocab import KEY_ENGLISH, RECORD_ID_KEYS, VALUE_ENGLISH
 
@@ -579,6 +580,7 @@ def history(database: DatabaseLike, face: int | str) -> list[HistoryRow]:
                 )
             )
         }
+        provenance = annotation_provenance(session, [row.id for row, *_rest in found])
         out = []
         for row, url, kind, superseder in found:
             state, ended_at, ended_by = "outranked", None, None
@@ -608,6 +610,7 @@ def history(database: DatabaseLike, face: int | str) -> list[HistoryRow]:
                     state=state,
                     ended_at=ended_at,
                     ended_by=ended_by,
+                    provenance=provenance.get(row.id),
                 )
             )
         return out

@@ -206,6 +206,8 @@ class HistoryRow:
     state: str = "current"
     ended_at: dt.datetime | None = None
     ended_by: str | None = None
+    #: For a machine suggestion or a reviewer's decision: which model or reviewer, and how.
+    provenance: str | None = None
 
     @property
     def current(self) -> bool:
@@ -228,6 +230,7 @@ class HistoryRow:
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "ended_by": self.ended_by,
             "current": self.current,
+            "provenance": self.provenance,
         }
 
 

@@ -6,7 +6,7 @@ columns. The views give that, in SQLite and PostgreSQL alike, and they are the n
 research guide documents. Base tables stay readable too, but may change between versions.
 
 The SQL is versioned: migration 0002 created :data:`VIEWS_0002`, which read
-``annotations`` with their own notion of "current"; migration 0004 replaces them by the
+``annotations`` with their own notion of "current"; migration 0005 replaces them by the
 same names built on ``current_labels``, the stored result of the one rule
 (:mod:`kaokore.db.truth`), so ``kaokore sql`` and every other reader agree by construction.
 A later change to a view adds a new revision here and a new migration; it never edits an
@@ -20,7 +20,7 @@ from typing import Final
 
 from kaokore.vocab import KEY_ENGLISH, RECORD_ID_KEYS, VALUE_ENGLISH
 
-__all__ = ["VIEWS", "VIEWS_0002", "VIEWS_0004", "ViewDoc", "create_views_sql", "drop_views_sql"]
+__all__ = ["VIEWS", "VIEWS_0002", "VIEWS_0005", "ViewDoc", "create_views_sql", "drop_views_sql"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -207,7 +207,7 @@ VIEWS_0002: Final[tuple[str, ...]] = (
 )
 
 
-def _views_0004(dialect: str) -> list[tuple[str, str]]:
+def _views_0005(dialect: str) -> list[tuple[str, str]]:
     """The views on ``current_labels``: every label column is the rule's answer."""
     record_keys = ", ".join(_quote(key) for key in RECORD_ID_KEYS)
 
@@ -327,10 +327,10 @@ def _views_0004(dialect: str) -> list[tuple[str, str]]:
     ]
 
 
-#: The views of revision 0004: the same names and columns, plus ``annotation_history.state``.
-VIEWS_0004: Final[tuple[str, ...]] = VIEWS_0002
+#: The views of revision 0005: the same names and columns, plus ``annotation_history.state``.
+VIEWS_0005: Final[tuple[str, ...]] = VIEWS_0002
 
-_REVISIONS = {"0002": _views_0002, "0004": _views_0004}
+_REVISIONS = {"0002": _views_0002, "0005": _views_0005}
 
 
 def create_views_sql(dialect: str, revision: str = "0002") -> list[str]:
@@ -339,7 +339,7 @@ def create_views_sql(dialect: str, revision: str = "0002") -> list[str]:
 
 
 def drop_views_sql() -> list[str]:
-    """``DROP VIEW`` statements, dependants first (revisions 0002 and 0004 share names)."""
+    """``DROP VIEW`` statements, dependants first (revisions 0002 and 0005 share names)."""
     return [f"DROP VIEW IF EXISTS {name}" for name in reversed(VIEWS_0002)]
 
 

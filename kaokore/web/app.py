@@ -8,6 +8,7 @@ file's routes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from kaokore.web.headers import HeadersMiddleware
 from kaokore.web.index import IndexCache
 from kaokore.web.routes import api, board, charts, docs, face, faces, releases, works
 from kaokore.web.routes.face import NotFound
+from kaokore.web.search import warm_up
 from kaokore.web.settings import WebSettings
 from kaokore.web.templating import make_templates
 
@@ -58,10 +60,13 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
+    index = IndexCache(db, ttl=settings.cache_seconds)
+    if settings.warm_up:
+        index.on_build = functools.partial(warm_up, db, index)
     app.state.kaokore = WebContext(
         settings=settings,
         database=db,
-        index=IndexCache(db, ttl=settings.cache_seconds),
+        index=index,
         templates=make_templates(settings.template_dirs),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -205,6 +205,14 @@ class IndexCache:
         self._results: OrderedDict[Any, Any] = OrderedDict()
         self._rows: OrderedDict[int, Any] = OrderedDict()
         self._fragments: OrderedDict[Any, str] = OrderedDict()
+        #: Called (in a background thread) with each newly built index: to compute, before
+        #: anyone asks, what the first pages will need.
+        self.on_build: Callable[[FacetIndex], None] | None = None
+        self.warming: threading.Thread | None = None
+
+    def current(self, index: FacetIndex) -> bool:
+        """Whether ``index`` is still the one in use (a warm-up stops when it is not)."""
+        return self._index is index
 
     def get(self) -> FacetIndex:
         """The index, rebuilt if the database changed since it was built."""
@@ -214,13 +222,19 @@ class IndexCache:
                 return self._index
             with self._database.session() as session:
                 token = fingerprint(session)
-                if self._index is None or self._index.token != token:
+                built = self._index is None or self._index.token != token
+                if built:
                     self._index = build_index(session)
                     self._results = OrderedDict()
                     self._rows = OrderedDict()
                     self._fragments = OrderedDict()
             self._checked = now
-            return self._index
+            index = self._index
+        assert index is not None
+        if built and self.on_build is not None:
+            self.warming = threading.Thread(target=self.on_build, args=(index,), daemon=True)
+            self.warming.start()
+        return index
 
     def result(self, key: Any, compute: Callable[[], T]) -> T:
         """A cached value (a mask, a table, rows) for ``key`` under the current index: the

@@ -189,6 +189,28 @@ def _atom(database: Database, cache: IndexCache, index: FacetIndex, **one: Any) 
     return cache.result(("atom", tuple(sorted(one.items()))), compute)
 
 
+def warm_up(database: Database, cache: IndexCache, index: FacetIndex) -> None:
+    """Ask the query layer, ahead of time, for the filter values every faces page offers
+    first (gender, status, orientation, holder, the periods and centuries), so that the
+    first click on any two of them finds their answers ready. Stops when the index is
+    replaced; errors only mean the answer will be computed when asked."""
+    values: list[dict[str, Any]] = []
+    for name in ("status", "gender", "orientation", "holder"):
+        values += [{name: value} for value in index.columns[name].values]
+    ranges = {p.name: (p.start, p.end) for p in period_table()}
+    values += [{"period": ranges[name]} for name in PERIOD_NAMES if name in ranges]
+    for label in _century_counts(index, np.ones(index.size, dtype=bool)):
+        low, _, high = label.partition("-")
+        values.append({"period": (int(low), int(high))})
+    for one in values:
+        if not cache.current(index):
+            return
+        try:
+            _atom(database, cache, index, **one, agent=None)
+        except Exception:  # noqa: BLE001 - a warm-up must never take the server down
+            return
+
+
 def matching(
     database: Database, cache: IndexCache, search: Search, without: str | None = None
 ) -> np.ndarray:

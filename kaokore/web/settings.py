@@ -41,6 +41,9 @@ class WebSettings:
     #: Seconds a computed facet index and cached result lists are trusted before the
     #: database is asked (cheaply) whether anything changed.
     cache_seconds: float = 2.0
+    #: Compute the answers for the facet values of the first page in the background after
+    #: the index is built (tests switch it off to count queries exactly).
+    warm_up: bool = True
     #: URL of a IIIF viewer, with ``{manifest}`` and ``{canvas}`` (URL-encoded) filled in.
     viewer_url: str = DEFAULT_VIEWER
     #: Width of the page image asked from the IIIF image service on a face's page.

@@ -16,7 +16,10 @@ from starlette.datastructures import QueryParams
 
 from kaokore import query
 from kaokore.errors import UsageError
+from kaokore.web import WebSettings, create_app
+from kaokore.web import search as search_module
 from kaokore.web.search import Search, matching
+from tests.query.conftest import SmallDb
 from tests.web.conftest import WebDb
 
 VALUES = [
@@ -100,3 +103,28 @@ def test_without_a_facet_drops_only_that_facet(web_db: WebDb) -> None:
         matching(context.database, context.index, search, without="nothing"),
         matching(context.database, context.index, search),
     )
+
+
+def test_warm_up_answers_the_first_page_values_ahead(
+    small_db: SmallDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(WebSettings(database=small_db.database.settings, cache_seconds=3600))
+    context = app.state.kaokore
+    try:
+        context.index.get()
+        assert context.index.warming is not None
+        context.index.warming.join(timeout=60)
+        assert not context.index.warming.is_alive()
+
+        def no_sql(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("asked SQL for a value the warm-up computed")
+
+        monkeypatch.setattr(search_module, "face_ids_select", no_sql)
+        pairs = [("status", "貴族"), ("gender", "女"), ("period", "江戸前期")]
+        found = Search.from_params(QueryParams(pairs), default_size=60, max_size=200)
+        mask = matching(context.database, context.index, found)
+        monkeypatch.undo()
+        expected = query.face_ids(small_db.database, status="貴族", gender="女", period="江戸前期")
+        assert list(context.index.get().ids[mask]) == sorted(expected)
+    finally:
+        context.database.close()

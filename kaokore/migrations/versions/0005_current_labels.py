@@ -1,7 +1,7 @@
 """one read model: current_labels, dataset versions of documents, views on the rule
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07 02:00:00
 
 Adds ``documents.dataset``, ``documents.dataset_version`` and ``documents.superseded_by_id``
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -103,7 +103,7 @@ def upgrade() -> None:
             )
     supersede_versions(connection, OFFICIAL_DATASET)
     refresh_current_labels(connection)
-    for statement in create_views_sql(connection.dialect.name, "0004"):
+    for statement in create_views_sql(connection.dialect.name, "0005"):
         op.execute(statement)
 
 
