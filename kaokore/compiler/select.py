@@ -102,8 +102,16 @@ def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABE
     ``expert+reviewed``; machine suggestions are never read (see :mod:`.reviewed`).
     """
     sources = read_review_sources(session)
-    annotations = _current_annotations(session, _dropped(sources, check_labels(labels)))
-    rows = tuple(_rows(session, annotations, sources))
+    # The upstream record (tags, faces.csv meta columns) is the experts' view; the classes
+    # follow the chosen label set. Both are the one rule over the sources each reads.
+    expert = _current_annotations(session, _dropped(sources, DEFAULT_LABELS))
+    chosen = check_labels(labels)
+    classes = (
+        expert
+        if chosen == DEFAULT_LABELS
+        else _current_annotations(session, _dropped(sources, chosen))
+    )
+    rows = tuple(_rows(session, expert, classes, sources))
     official = _official_split(session)
     previous = _previous_release(session, version)
     source_time = _source_time(session, labels)
@@ -136,7 +144,10 @@ def _dropped(sources: ReviewSources, labels: str) -> frozenset[int]:
 
 
 def _rows(
-    session: Session, annotations: dict[int, list[_Found]], sources: ReviewSources
+    session: Session,
+    annotations: dict[int, list[_Found]],
+    classes: dict[int, list[_Found]],
+    sources: ReviewSources,
 ) -> Iterable[SampleRow]:
     curation = aliased(Document)
     query = (
@@ -151,11 +162,10 @@ def _rows(
     )
     for face, work, canvas, service, blob, curation_url in session.execute(query):
         found = annotations.get(face.id, [])
+        labelled = classes.get(face.id, [])
         # The upstream record: a reviewer's label shows in gender/status and its source
         # columns, not among the tags (original_tags.txt, meta_*, annotations).
-        values = _dedupe(
-            value for value, _at, row_id, _doc in found if row_id not in sources.reviews
-        )
+        values = _dedupe(value for value, _at, _row_id, _doc in found)
         first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
         yield SampleRow(
             face_id=face.id,
@@ -191,10 +201,10 @@ def _rows(
             crop_status=face.crop_status,
             crop_error=face.crop_error,
             annotations=values,
-            gender=_label(found, "gender"),
-            status=_label(found, "status"),
-            gender_source=_source(found, "gender", sources),
-            status_source=_source(found, "status", sources),
+            gender=_label(labelled, "gender"),
+            status=_label(labelled, "status"),
+            gender_source=_source(labelled, "gender", sources),
+            status_source=_source(labelled, "status", sources),
         )
 
 
@@ -294,7 +304,7 @@ def _current_annotations(session: Session, dropped: frozenset[int]) -> dict[int,
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         affected.update(session.scalars(select(Annotation.face_id).where(Annotation.id.in_(chunk))))
-    urls = dict(session.execute(select(Document.id, Document.url)).tuples())
+    urls = {doc_id: url for doc_id, url in session.execute(select(Document.id, Document.url))}
     claims = claims_of(session.connection(), sorted(affected))
     for face_id, face_claims in claims.items():
         if face_id not in found and not face_claims:
