@@ -23,8 +23,8 @@ Two learners:
 Prints a table and the reviews each order needs to reach the accuracy random order ends at;
 writes the figure and a JSON of every point.
 
-    python bench/review.py [--task status] [--learner linear] [--rounds 10] [--per-round 100]
-        [--initial 200] [--seeds 3] [--figure docs/figures/review_loop.png]
+    python bench/review.py [--task gender] [--learner linear] [--rounds 10] [--per-round 100]
+        [--initial 200] [--seeds 3] [--figure docs/figures/review_loop_TASK.png]
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ def plot(curves: dict[str, np.ndarray], reviews: np.ndarray, title: str, out: Pa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", choices=("gender", "status"), default="status")
+    parser.add_argument("--task", choices=("gender", "status"), default="gender")
     parser.add_argument(
         "--version", default="1.2", help="official version whose labels and sets are used"
     )
@@ -286,12 +286,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=REPO / ".bench-cache")
     parser.add_argument(
-        "--figure", type=Path, default=REPO / "docs" / "figures" / "review_loop.png"
+        "--figure", type=Path, default=None, help="[default: docs/figures/review_loop_TASK.png]"
     )
     parser.add_argument("--json", type=Path, default=None, help="write every point here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    if args.figure is None:
+        args.figure = REPO / "docs" / "figures" / f"review_loop_{args.task}.png"
     started = time.perf_counter()
     data = load_data(args.version, args.task)
     if args.learner == "linear":
@@ -334,8 +336,8 @@ def main() -> None:
         for order in ORDERS
     }
     title = (
-        f"KaoKore {args.version} {args.task}: {what}; {args.initial} labelled at the start, "
-        f"{args.per_round} reviews per round, {args.seeds} seeds"
+        f"KaoKore {args.version} {args.task}: {what}\n{args.initial} labelled at the start, "
+        f"{args.per_round} reviews per round, mean and sd of {args.seeds} seeds"
     )
     plot(arrays, x, title, args.figure)
     print()

@@ -154,6 +154,7 @@ def bench_api(base: str, seconds: float, clients: int) -> dict[str, Any]:
         }
     curl = shutil.which("curl")
     rates: list[float] = []
+    served: list[float] = []
     started = time.perf_counter()
     if curl:
         with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as config:
@@ -170,16 +171,17 @@ def bench_api(base: str, seconds: float, clients: int) -> dict[str, Any]:
                     "-K",
                     config.name,
                     "-w",
-                    "%{http_code}\n",
+                    "%{http_code} %header{server-timing}\n",
                 ],
                 capture_output=True,
                 text=True,
                 check=True,
-            ).stdout.split()
-            assert codes == ["200"] * len(urls) * 5, set(codes)
+            ).stdout.splitlines()
+            assert [line.split()[0] for line in codes] == ["200"] * len(urls) * 5
             rates.append(len(codes) / (time.perf_counter() - begun))
+            served += [float(line.split("dur=")[1]) for line in codes]
         Path(config.name).unlink()
-        out[f"again, curl, {clients} connections"] = {"rates": rates, "times": []}
+        out[f"again, curl, {clients} connections"] = {"rates": rates, "times": served}
     else:
 
         def worker(results: list[int]) -> None:

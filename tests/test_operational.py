@@ -125,3 +125,67 @@ def test_a_revision_behind_the_schema_says_what_to_do(database_url: str, tmp_pat
         assert code == 0, err
     finally:
         database.close()
+
+
+def _sqlite_db(tmp_path: Path, name: str) -> Database:
+    home = tmp_path / name
+    return open_database(Settings(home=home, db_url=f"sqlite:///{home / 'kaokore.db'}"))
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_the_next_run_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import event
+
+    from kaokore.errors import DiskFullError, operational_error
+    from kaokore.sample import sample_dir
+    from kaokore.server import LocalIIIFServer
+    from tests.ingest.harvest_helpers import run_ingest, snapshot
+
+    with LocalIIIFServer(sample_dir()) as server:
+        feed = server.url("/api/face/as/collection.json")
+        reference = _sqlite_db(tmp_path, "reference")
+        run_ingest(reference, [feed])
+        expected = snapshot(reference)
+        reference.close()
+
+        # The database file may not grow past a few pages: SQLite's "database or disk is full".
+        database = _sqlite_db(tmp_path, "full")
+        with database.engine.connect() as connection:
+            pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+
+        def limit(dbapi_connection: object, _record: object) -> None:
+            dbapi_connection.execute(f"PRAGMA max_page_count = {int(pages) + 6}")  # type: ignore[attr-defined]
+
+        event.listen(database.engine, "connect", limit)
+        database.engine.dispose()
+        with pytest.raises(Exception) as raised:
+            run_ingest(database, [feed])
+        error = operational_error(raised.value)
+        assert isinstance(error, DiskFullError), raised.value
+        assert "\n" not in str(error) and "run the command again" in str(error)
+        database.close()
+
+        # The blob store's disk fills up: the CLI says so in one line, exit 2.
+        home = tmp_path / "full"
+        from kaokore.db import blobs
+
+        def no_space(*_args: object, **_kwargs: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(blobs.BlobStore, "put", no_space)
+        url = f"sqlite:///{home / 'kaokore.db'}"
+        code, _, err = invoke(url, home, "ingest", feed)
+        lines = [line for line in err.splitlines() if line.strip()]  # (progress leaves a blank)
+        assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+        assert lines[0].startswith("Error: The disk is full ([Errno 28] No space left on device)")
+        monkeypatch.undo()
+
+        # With space again, the next run ends where an uninterrupted run ends.
+        code, _, err = invoke(url, home, "ingest", feed)
+        assert code == 0, err
+        resumed = _sqlite_db(tmp_path, "full")
+        try:
+            assert snapshot(resumed) == expected
+        finally:
+            resumed.close()

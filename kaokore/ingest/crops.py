@@ -25,7 +25,14 @@ from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
 from kaokore.db.defects import DefectEntry, replace_defects
 from kaokore.db.models import Blob, Face, ImageService, utcnow
-from kaokore.errors import DocumentError, FetchError
+from kaokore.errors import (
+    DiskFullError,
+    FetchError,
+    HarvestError,
+    KaokoreError,
+    ReadOnlyDatabase,
+    operational_error,
+)
 from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
 from kaokore.ingest.documents import DocumentFetcher
 from kaokore.ingest.geometry import execute_plan, intersect, plan_crop
@@ -141,7 +148,13 @@ async def fetch_crops(
                 claims.release(_claim_key(job))
                 report.fail("crops", job.face_key, info)
             elif info is not None:
-                await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
+                try:
+                    await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
+                except Exception as exc:  # no exception escapes a crop (issue 14)
+                    reason = str(isolated_crop_error(exc, job.face_key))
+                    _record_failure(database, job, reason)
+                    claims.release(_claim_key(job))
+                    report.fail("crops", job.face_key, reason)
             if advance is not None:
                 advance(1)
 
@@ -150,6 +163,17 @@ async def fetch_crops(
     finally:
         writer.flush()
         claims.close()
+
+
+def isolated_crop_error(exc: Exception, face_key: str) -> Exception:
+    """The reason to record for one crop; a full disk or read-only database is raised again."""
+    operational = operational_error(exc)
+    if isinstance(operational, (DiskFullError, ReadOnlyDatabase)):
+        raise exc
+    if isinstance(exc, KaokoreError):
+        return exc
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return HarvestError(f"{face_key}: {type(exc).__name__}: {text}".rstrip(": "))
 
 
 def _claim_key(job: _Job) -> str:
@@ -219,9 +243,10 @@ async def _service_infos(
         try:
             fetched = await documents.fetch_json(url, kind="info")
             info = parse_info(fetched.data, url)
-        except (FetchError, DocumentError) as exc:
-            reason = f"image service info {url}: {exc}"
-            documents.record_failure(url, "info", exc)
+        except Exception as exc:  # any error is this document's (issue 14)
+            error = isolated_crop_error(exc, url)
+            reason = f"image service info {url}: {error}"
+            documents.record_failure(url, "info", error)
             return service_id, reason
         with database.session() as session:
             document = documents.commit_document(session, fetched)

@@ -27,7 +27,15 @@ from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
 from kaokore.db.defects import clear_defects, replace_defects
 from kaokore.db.models import Document, Source, utcnow
-from kaokore.errors import DocumentError, FetchError, UsageError
+from kaokore.errors import (
+    DiskFullError,
+    DocumentError,
+    FetchError,
+    KaokoreError,
+    ReadOnlyDatabase,
+    UsageError,
+    operational_error,
+)
 from kaokore.ingest.client import ClientSettings, PoliteClient, make_client
 from kaokore.ingest.crops import CROP_SIZE, fetch_crops
 from kaokore.ingest.curation import document_kind, parse_curation
@@ -40,7 +48,14 @@ from kaokore.ingest.records import Curation, ImageServiceInfo, Manifest
 from kaokore.ingest.report import HarvestReport, Stage
 from kaokore.ingest.store import CurationOutcome, retract_document, store_curation
 
-__all__ = ["HarvestOptions", "ProgressSink", "fetch_crops_only", "harvest", "resolve_sources"]
+__all__ = [
+    "HarvestOptions",
+    "ProgressSink",
+    "fetch_crops_only",
+    "harvest",
+    "isolated",
+    "resolve_sources",
+]
 
 #: Most pages a feed walk follows in one run (a guard against a ``prev`` loop).
 MAX_FEED_PAGES = 10_000
@@ -110,6 +125,23 @@ def resolve_sources(database: Database, given: Sequence[str]) -> list[str]:
     return urls
 
 
+def isolated(exc: Exception, url: str) -> KaokoreError:
+    """The error to record as ``url``'s failure; operational failures are raised again.
+
+    Why not record those too: a full disk or a read-only database fails every later
+    document the same way, and recording would fail as well; the run stops with one line
+    (``kaokore.errors.operational_error``) and the next run resumes.
+    """
+    operational = operational_error(exc)
+    if isinstance(operational, (DiskFullError, ReadOnlyDatabase)):
+        raise exc
+    if isinstance(exc, KaokoreError):
+        return exc
+    text = str(exc).strip()
+    first = text.splitlines()[0][:300] if text else ""
+    return DocumentError(f"{type(exc).__name__}: {first}" if first else type(exc).__name__, url=url)
+
+
 class _Harvest:
     """The state of one run: database, client, fetcher, report and the face budget."""
 
@@ -151,6 +183,13 @@ class _Harvest:
     # -- sources -------------------------------------------------------------------------
 
     async def source(self, url: str) -> None:
+        """Harvest one source; whatever goes wrong with it is its recorded failure."""
+        try:
+            await self._source(url)
+        except Exception as exc:
+            self.failed(url, "source", isolated(exc, url))
+
+    async def _source(self, url: str) -> None:
         try:
             fetched = await self.fetch(url, "source")
         except (FetchError, DocumentError) as exc:
@@ -173,7 +212,7 @@ class _Harvest:
         if kind == "feed":
             await self.feed(url, fetched, source_id)
         else:
-            await self.curation(url, fetched)
+            await self.guarded_curation(url, fetched)
 
     def remember_source(self, url: str, kind: str) -> int | None:
         if self.options.dry_run:
@@ -279,9 +318,24 @@ class _Harvest:
                         return
                     self.failed(url, "curation", exc)
                     return
-                await self.curation(url, fetched)
+                except Exception as exc:  # a body that breaks the reader (nesting, say)
+                    self.failed(url, "curation", isolated(exc, url))
+                    return
+                await self.guarded_curation(url, fetched)
         finally:
             self.claims.release(f"curation:{url}")
+
+    async def guarded_curation(self, url: str, fetched: FetchedDocument) -> None:
+        """One curation, its manifests and its store: no exception escapes it.
+
+        An error of any kind (a hostile manifest, a bug met by odd data) becomes this
+        curation's recorded failure, retried next run; the harvest goes on with the next
+        document. Only operational failures (a full disk) stop the run.
+        """
+        try:
+            await self.curation(url, fetched)
+        except Exception as exc:
+            self.failed(url, "curation", isolated(exc, url))
 
     async def curation_gone(self, url: str) -> None:
         """A curation deleted upstream: its faces lose its labels (history kept)."""
@@ -302,8 +356,8 @@ class _Harvest:
             return
         try:
             curation = parse_curation(fetched.data, url)
-        except DocumentError as exc:
-            self.failed(url, "curation", exc)
+        except Exception as exc:
+            self.failed(url, "curation", isolated(exc, url))
             return
         manifests, infos, problems = await self.manifests_of(curation)
         if self.face_budget is not None and self.face_budget <= 0:
@@ -321,9 +375,10 @@ class _Harvest:
             try:
                 fetched = await self.fetch(manifest_url, "manifest")
                 manifest = parse_manifest(fetched.data, manifest_url)
-            except (FetchError, DocumentError) as exc:
-                self.failed(manifest_url, "manifest", exc)
-                problems.append(f"manifest {manifest_url}: {exc}")
+            except Exception as exc:
+                error = isolated(exc, manifest_url)
+                self.failed(manifest_url, "manifest", error)
+                problems.append(f"manifest {manifest_url}: {error}")
                 continue
             await self.commit_plain(fetched)
             manifests[manifest_url] = manifest
@@ -332,9 +387,10 @@ class _Harvest:
             try:
                 fetched = await self.fetch(info_url, "info")
                 infos[service_url] = parse_info(fetched.data, info_url)
-            except (FetchError, DocumentError) as exc:
-                self.failed(info_url, "info", exc)
-                problems.append(f"image service {info_url}: {exc}")
+            except Exception as exc:
+                error = isolated(exc, info_url)
+                self.failed(info_url, "info", error)
+                problems.append(f"image service {info_url}: {error}")
                 continue
             await self.commit_plain(fetched)
         return manifests, infos, problems

@@ -10,6 +10,11 @@ to test) when every write goes through here:
   beside the experts' ones, which it never retracts: an expert-only release reads exactly what
   it read before any review.
 * undo retracts the reviewer's own annotation and stamps the review ``undone_at``.
+
+Each model and each reviewer asserts through a document of its own (``kaokore:model:SHA256``,
+kind ``model``; ``kaokore:reviewer:NAME``, kind ``review``), as a curation does: the history
+names who said it, and a rule that weighs one source against another (per document and agent)
+never merges two reviewers, or two models, into one source.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kaokore.db.models import Annotation, Face, utcnow
+from kaokore.db.models import Annotation, Document, Face, utcnow
 from kaokore.db.models_review import Classifier, Review, Reviewer, Suggestion
 from kaokore.db.writer import labels_changed
 from kaokore.errors import UsageError
@@ -35,7 +40,9 @@ __all__ = [
     "Prediction",
     "class_values",
     "japanese_class",
+    "model_document",
     "record_decision",
+    "reviewer_document",
     "store_suggestions",
     "undo_decision",
 ]
@@ -92,6 +99,27 @@ class Prediction:
     blob_sha256: str | None
 
 
+def model_document(checkpoint_sha256: str) -> str:
+    """The URL of the document a model's suggestions are asserted by."""
+    return f"kaokore:model:{checkpoint_sha256}"
+
+
+def reviewer_document(name: str) -> str:
+    """The URL of the document a reviewer's decisions are asserted by."""
+    return f"kaokore:reviewer:{name}"
+
+
+def _document(session: Session, url: str, kind: str) -> int:
+    """The id of the document ``url`` (made on first use; never fetched by a harvest)."""
+    found = session.scalars(select(Document.id).where(Document.url == url)).one_or_none()
+    if found is not None:
+        return found
+    row = Document(url=url, kind=kind, status="ok", fetched_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
 def _classifier(session: Session, identity: ClassifierIdentity) -> Classifier:
     found = session.scalars(
         select(Classifier).where(Classifier.checkpoint_sha256 == identity.checkpoint_sha256)
@@ -129,6 +157,7 @@ def store_suggestions(
     label = category_key(identity.task)
     moment = now or utcnow()
     classifier = _classifier(session, identity)
+    document_id = _document(session, model_document(identity.checkpoint_sha256), "model")
     batch = list(predictions)
     if not batch:
         return 0
@@ -172,7 +201,7 @@ def store_suggestions(
             value=values[best],
             position=0,
             agent="machine",
-            document_id=None,
+            document_id=document_id,
             asserted_at=moment,
         )
         session.add(annotation)
@@ -263,7 +292,7 @@ def record_decision(
         value=japanese,
         position=0,
         agent="human",
-        document_id=None,
+        document_id=_document(session, reviewer_document(reviewer.name), "review"),
         asserted_at=moment,
     )
     session.add(annotation)

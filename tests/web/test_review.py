@@ -102,7 +102,7 @@ def review_app(database: Database, filled: Filler, reviewer: int) -> Iterator[Re
     clock = Clock()
     writer = open_database(database.settings, create=False)
     settings = with_review(
-        WebSettings(database=database.settings, cache_seconds=0.0),
+        WebSettings(database=database.settings, cache_seconds=0.0, warm_up=False),
         writer,
         ReviewOptions(scope="all"),
         sessions=SessionStore(idle_seconds=600, max_seconds=3600, clock=clock),
@@ -224,7 +224,7 @@ def test_sessions_expire(review_app: ReviewApp) -> None:
 
 def test_a_server_without_review_refuses_every_write(database: Database, filled: Filler) -> None:  # noqa: F811
     _suggest(database, filled)
-    app = create_app(WebSettings(database=database.settings, cache_seconds=0.0))
+    app = create_app(WebSettings(database=database.settings, cache_seconds=0.0, warm_up=False))
     writing = [
         (route.path, sorted(route.methods - {"GET", "HEAD"}))  # type: ignore[attr-defined]
         for route in app.routes

@@ -10,9 +10,12 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 
 from kaokore import query
 from kaokore.ingest.curation import parse_curation
@@ -166,7 +169,13 @@ def test_works_list_and_work_in_page_order(web_db: WebDb) -> None:
 
 def test_charts_are_svg_with_tables_and_csv(web_db: WebDb) -> None:
     html = web_db.client.get("/charts").text
-    assert html.count("<svg ") == 3 and "kaokore query stats --by century,status" in html
+    assert html.count("<svg ") == 4 and "kaokore query stats --by century,status" in html
+    periods = list(csv.DictReader(io.StringIO(web_db.client.get("/charts/period-status.csv").text)))
+    assert periods
+    for row in periods:  # each cell is what --period P --status S selects
+        assert int(row["count"]) == query.count_faces(
+            web_db.small.database, period=row["period"], status=row["status"]
+        ), row
     svg = web_db.client.get("/charts/holder.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml") and "<rect" in svg.text
     table = list(csv.DictReader(io.StringIO(web_db.client.get("/charts/holder.csv").text)))
@@ -270,3 +279,43 @@ def test_api_docs_page_is_offline(web_db: WebDb) -> None:
     html = web_db.client.get("/api/docs").text
     assert "GET /api/faces" in html and "≤ 200" in html and "/api/openapi.json" in html
     assert "cdn" not in html.lower()  # no script from elsewhere
+
+
+def test_release_diff(tmp_path: Path) -> None:
+    from kaokore.config import Settings
+    from kaokore.db import open_database
+    from kaokore.db.models import Release, ReleaseMember
+    from kaokore.web import WebSettings, create_app
+    from tests.query.conftest import NOW, fill_small_db
+
+    settings = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'kaokore.db'}")
+    database = open_database(settings)
+    ids = fill_small_db(database, tmp_path).ids
+    with database.session() as session:
+        newer = Release(version="1.1", kind="built", built_at=NOW)
+        session.add(newer)
+        session.flush()
+        # a1 stays (status class 0 -> 1), b1 leaves, a2 enters
+        for number, (name, status) in enumerate((("a1", 1), ("solo", None), ("a2", 0))):
+            session.add(
+                ReleaseMember(
+                    release_id=newer.id,
+                    face_id=ids[name],
+                    file_name=f"{number:08d}.jpg",
+                    status=status,
+                )
+            )
+        session.flush()
+        old = session.scalar(select(Release.id).where(Release.version == "1.0"))
+        for member in session.scalars(select(ReleaseMember).where(ReleaseMember.release_id == old)):
+            member.status = 0 if member.face_id == ids["a1"] else member.status
+        new_id = newer.id
+    database.close()
+    with TestClient(create_app(WebSettings(database=settings, warm_up=False))) as client:
+        html = client.get("/releases").text  # the last two by default
+        assert "1 faces added, 1 removed, 1 class changes" in html
+        assert f'<a href="/faces/{ids["a2"]}">' in html and f'<a href="/faces/{ids["b1"]}">' in html
+        assert "貴族 noble</td><td>武士 warrior" in html
+        same = client.get(f"/releases?old={new_id}&new={new_id}").text
+        assert "0 faces added, 0 removed, 0 class changes" in same
+        assert client.get("/releases?old=1&new=999").status_code == 404
