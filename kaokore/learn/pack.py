@@ -6,8 +6,9 @@ The GPU machine this project is lent at times receives the working tree plus car
 version 1.0) and stores, in one uncompressed ``.npz`` (numpy only, no pickle):
 
 - ``jpeg``: every image's bytes concatenated, ``offsets``: where each one starts and ends;
-- ``image``: the file names, ``key``: each face's key (SHA-256 of its *original* bytes, see
-  :mod:`kaokore.learn.faces`), so the leak check still recognises the faces after re-encoding;
+- ``image``: the file names, ``key``: each face's key, both as ASCII bytes (the SHA-256 of its
+  *original* bytes, see :mod:`kaokore.learn.faces`), so the leak check still recognises the
+  faces after re-encoding;
 - ``labels_csv``: the folder's ``labels.csv`` byte for byte; ``meta``: a JSON description.
 
 :func:`unpack` writes the official download layout back (``images_256/``, ``labels.csv``,
@@ -103,8 +104,8 @@ def make_pack(
                 handle,
                 jpeg=np.frombuffer(b"".join(blobs), dtype=np.uint8),
                 offsets=offsets,
-                image=np.array(names, dtype=str),
-                key=np.array([keys[name] for name in names], dtype=str),
+                image=np.array([name.encode() for name in names], dtype=bytes),
+                key=np.array([keys[name].encode() for name in names], dtype=bytes),
                 labels_csv=np.frombuffer((root / LABELS_FILE).read_bytes(), dtype=np.uint8),
                 meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
             )
@@ -139,7 +140,7 @@ def unpack(pack: Path, out: Path) -> int:
     data = _open(pack)
     meta_bytes = data["meta"].tobytes()
     marker = out / PACK_META
-    names = [str(name) for name in data["image"]]
+    names = [bytes(name).decode() for name in data["image"]]
     if marker.is_file() and marker.read_bytes() == meta_bytes:
         return len(names)
     images = out / IMAGE_DIR
@@ -155,6 +156,7 @@ def unpack(pack: Path, out: Path) -> int:
     with (out / KEYS_FILE).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "key"])
-        writer.writerows(zip(names, (str(key) for key in data["key"]), strict=True))
+        keys = [bytes(key).decode() for key in data["key"]]
+        writer.writerows(zip(names, keys, strict=True))
     marker.write_bytes(meta_bytes)
     return len(names)

@@ -205,7 +205,7 @@ def _pretrain(
             f"{config.evaluation or config.release} left out), {config.arch} at "
             f"{config.image_size} px, device {device}"
         )
-    images = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2)
+    images = torch.from_numpy(np.array(array)).permute(0, 3, 1, 2)  # a writable copy
     if device.type != "cpu":
         images = images.to(device)
     amp = config.amp if config.amp is not None else device.type == "cuda"
