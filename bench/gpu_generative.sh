@@ -69,7 +69,8 @@ REL="$WORK/kaokore-v1.0"
 "${LEARN[@]}" unpack "$PACK" "$REL" | tee -a "$log"
 # The first FACES_N test faces of labels.csv: the faces to paint.
 mapfile -t IMAGES < <(awk -F, -v n="$FACES_N" -v d="$REL/images_256/" \
-  'NR > 1 && $4 == "test" && c < n { print d $1; c++ }' "$REL/labels.csv")
+  '{ sub(/\r$/, "") } NR > 1 && $4 == "test" && c < n { print d $1; c++ }' "$REL/labels.csv")
+[ "${#IMAGES[@]}" -gt 0 ] || { echo "no test faces in $REL/labels.csv" >&2; exit 1; }
 
 status=0
 step "GAN ${RES} px, ${GAN_SECONDS} s of training"

@@ -132,3 +132,22 @@ def test_the_real_pack_fits_with_the_tree(tmp_path: Path) -> None:
         pack = tmp_path / "gpu-pack" / "kaokore-v1.0.npz"
         make_pack(source, pack, workers=2)
     assert travel_size.main(["--carry", str(pack), "--limit-mib", "64"]) == 0
+
+
+def test_the_learning_entry_point_imports_nothing_else() -> None:
+    """Fast companion of the dry runs: in this full environment too, the modules the GPU path
+    uses import none of the packages the GPU machine lacks or that are optional there."""
+    modules = ", ".join(
+        f"kaokore.learn.{name}"
+        for name in ("cli", "train", "baselines", "pretrain", "pack", "gan", "paint")
+    )
+    code = (
+        f"import sys, {modules}\n"
+        "absent = {'sqlalchemy', 'alembic', 'pyld', 'rdflib', 'tenacity', 'typer', 'rich',"
+        " 'matplotlib', 'httpx'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & absent))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
