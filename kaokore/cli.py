@@ -29,9 +29,10 @@ from kaokore.commands import query as query_commands
 from kaokore.commands import research as research_commands
 from kaokore.commands import serve as serve_commands
 from kaokore.commands import train as train_commands
+from kaokore.commands import web as web_commands
 from kaokore.commands.common import AppState, DbOption, HomeOption
 from kaokore.config import Settings
-from kaokore.errors import KaokoreError
+from kaokore.errors import KaokoreError, operational_error
 
 __all__ = ["app", "main"]
 
@@ -73,6 +74,13 @@ class KaokoreGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             click.echo("Aborted.", err=True)
             sys.exit(130)
+        except Exception as exc:
+            # A full disk or a read-only file, wherever it surfaced: one line, what to do.
+            mapped = operational_error(exc)
+            if mapped is None or debug:
+                raise
+            click.echo(f"Error: {mapped}", err=True)
+            sys.exit(mapped.exit_code)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -137,6 +145,7 @@ app.add_typer(train_commands.app, name="train")
 train_commands.app.command("gan")(gan_commands.train_gan)
 app.command("sample")(gan_commands.sample)
 app.add_typer(paint_commands.app, name="paint")
+app.command("web")(web_commands.web)
 
 
 def main(argv: list[str] | None = None) -> None:

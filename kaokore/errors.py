@@ -8,14 +8,17 @@ mistakes stay ``ValueError``/``TypeError``.
 
     KaokoreError                      exit 1 unless stated
     ├── UsageError                    exit 2: a bad option, argument or combination
+    │   └── QueryLimitError           a query ran past its time or memory bound
     ├── DatabaseError                 exit 2: the database cannot be used as it is
     │   ├── NotAKaokoreDatabase       the file or schema is not a kaokore database
-    │   └── DatabaseBehindHead        migrations are pending: run `kaokore db upgrade`
+    │   ├── DatabaseBehindHead        migrations are pending: run `kaokore db upgrade`
+    │   └── ReadOnlyDatabase          a writing command met a database it cannot write
     ├── HarvestError                  a document or crop could not be harvested
     │   ├── FetchError                (url, status) the HTTP exchange failed
     │   └── DocumentError             (url, field) a document is malformed or of an unknown shape
     ├── ImportFileError               (path, line) a line of an official file is malformed
     ├── StoreError                    the blob store or the database refused a write
+    │   └── DiskFullError             exit 2: no space left; nothing stored was lost
     ├── CompileError                  a release cannot be built
     │   └── ReleaseExistsError        the version exists with other content
     ├── ReleaseError                  a release folder is missing, incomplete or corrupt
@@ -24,21 +27,27 @@ mistakes stay ``ValueError``/``TypeError``.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "CompileError",
     "DatabaseBehindHead",
     "DatabaseError",
     "DatasetNotFoundError",
+    "DiskFullError",
     "DocumentError",
     "FetchError",
     "HarvestError",
     "ImportFileError",
     "KaokoreError",
     "NotAKaokoreDatabase",
+    "QueryLimitError",
+    "ReadOnlyDatabase",
     "ReleaseError",
     "ReleaseExistsError",
     "StoreError",
     "UsageError",
+    "operational_error",
 ]
 
 
@@ -54,6 +63,10 @@ class UsageError(KaokoreError):
     exit_code = 2
 
 
+class QueryLimitError(UsageError):
+    """A query ran past its time (``--timeout``) or memory bound and was stopped."""
+
+
 class DatabaseError(KaokoreError):
     """The database cannot be opened or used as it is; nothing was changed."""
 
@@ -66,6 +79,10 @@ class NotAKaokoreDatabase(DatabaseError):
 
 class DatabaseBehindHead(DatabaseError):
     """The database schema is older than this version of kaokore."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """A command that writes met a database file (or server) it may not write."""
 
 
 class HarvestError(KaokoreError):
@@ -112,6 +129,12 @@ class StoreError(KaokoreError):
     """The blob store or the database refused a write."""
 
 
+class DiskFullError(StoreError):
+    """The disk (or the database's size limit) is full: the write was rolled back."""
+
+    exit_code = 2
+
+
 class CompileError(KaokoreError):
     """A release cannot be built from the database as it is."""
 
@@ -128,3 +151,47 @@ class ReleaseError(KaokoreError):
 
 class DatasetNotFoundError(KaokoreError):
     """A loader was pointed at a folder that holds no release."""
+
+
+_DISK_FULL_TEXT = ("database or disk is full", "no space left on device", "could not extend file")
+_READ_ONLY_TEXT = ("attempt to write a readonly database", "read-only file system")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def operational_error(exc: BaseException) -> KaokoreError | None:
+    """The one-line error for an operational failure anywhere in ``exc``'s chain, or None.
+
+    Why here and not in each command: a full disk or a read-only file can surface from any
+    write (the database, the blob store, a release folder), wrapped by SQLAlchemy or not;
+    every command should say the same thing about it and what to do next.
+    """
+    for item in _chain(exc):
+        if isinstance(item, KaokoreError):
+            return item
+        text = str(item).lower()
+        if (isinstance(item, OSError) and item.errno == errno.ENOSPC) or any(
+            marker in text for marker in _DISK_FULL_TEXT
+        ):
+            first = str(item).strip().splitlines()[0] if str(item).strip() else "ENOSPC"
+            return DiskFullError(
+                f"The disk is full ({first}). The write in progress was rolled back and "
+                "nothing stored before it was lost; free some space and run the command "
+                "again: it resumes where it stopped"
+            )
+        if (isinstance(item, OSError) and item.errno == errno.EROFS) or any(
+            marker in text for marker in _READ_ONLY_TEXT
+        ):
+            return ReadOnlyDatabase(
+                "The database (or its folder) is read-only, and this command writes to it. "
+                "Read-only commands (kaokore query, sql, sparql, export rdf, db status) still "
+                "work; to write, run as a user who may write the file and its folder"
+            )
+    return None

@@ -35,4 +35,5 @@ def test_readme_starts_with_the_two_commands() -> None:
     commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
     assert len(commands) == 2
     assert "kaokore" in commands[0] and "demo" in commands[0]
+    assert commands[0].endswith("kaokore --home kaokore-demo web")  # the demo opens in a browser
     assert "pytest" in commands[1]

@@ -17,10 +17,12 @@ import typer
 from rich.console import Console
 
 from kaokore.config import DB_ENV, HOME_ENV, Settings
-from kaokore.db import Database, open_database
+from kaokore.db import Database, open_database, open_readonly
 from kaokore.errors import UsageError
 
 __all__ = [
+    "MaxRowsOption",
+    "TimeoutOption",
     "AppState",
     "DbOption",
     "FormatOption",
@@ -58,6 +60,22 @@ HomeOption = Annotated[
         show_default=False,
     ),
 ]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0.001,
+        help="Seconds the query may run before the database stops it.",
+    ),
+]
+MaxRowsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-rows",
+        min=0,
+        help="Rows shown at most; more are cut, and the output says so (0: no bound).",
+    ),
+]
 FormatOption = Annotated[
     str,
     typer.Option("--format", "-f", help="Output format: table, csv or json."),
@@ -81,9 +99,16 @@ def settings_of(ctx: typer.Context) -> Settings:
     return Settings.from_env()
 
 
-def open_db(ctx: typer.Context, *, upgrade: bool = False) -> Database:
-    """Open the configured database (checked at head), closed when the command ends."""
-    database = open_database(settings_of(ctx), upgrade=upgrade)
+def open_db(ctx: typer.Context, *, upgrade: bool = False, read_only: bool = False) -> Database:
+    """Open the configured database (checked at head), closed when the command ends.
+
+    ``read_only=True`` for commands that only read: they work on a database file the user
+    may not write, and cannot change anything whatever they run.
+    """
+    if read_only:
+        database = open_readonly(settings_of(ctx))
+    else:
+        database = open_database(settings_of(ctx), upgrade=upgrade)
     ctx.call_on_close(database.close)
     return database
 

@@ -260,7 +260,7 @@ def faces_command(
     fmt = check_format(format, ("table", "csv", "json", "contact"))
     if fmt == "contact" and out is None:
         raise UsageError("--format contact writes a PNG: give --out FILE.png")
-    database = open_db(ctx)
+    database = open_db(ctx, read_only=True)
     filters = collect_filters(
         work=work, holder=holder, record_id=record_id, gender=gender, status=status,
         orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
@@ -348,7 +348,7 @@ def stats_command(
     from kaokore.query.output import to_csv, to_json
 
     fmt = check_format(format, ("table", "csv", "json"))
-    database = open_db(ctx)
+    database = open_db(ctx, read_only=True)
     filters = collect_filters(
         work=work, holder=holder, record_id=record_id, gender=gender, status=status,
         orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
@@ -392,7 +392,7 @@ def history_command(
     from kaokore.query.output import to_csv, to_json
 
     fmt = check_format(format, ("table", "csv", "json"))
-    rows = history(open_db(ctx), face)
+    rows = history(open_db(ctx, read_only=True), face)
     records = [row.as_dict() for row in rows]
     columns = list(records[0]) if records else ["annotation_id", "label", "value", "current"]
     if fmt == "csv":

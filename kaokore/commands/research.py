@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kaokore.commands.common import open_db
+from kaokore.commands.common import MaxRowsOption, TimeoutOption, open_db
 from kaokore.commands.query import (
     AgentOption,
     GenderOption,
@@ -44,7 +44,12 @@ export_app = typer.Typer(
 
 
 def _print_result(
-    columns: tuple[str, ...], rows: tuple[tuple[object, ...], ...], fmt: str, out: Path | None
+    columns: tuple[str, ...],
+    rows: tuple[tuple[object, ...], ...],
+    fmt: str,
+    out: Path | None,
+    *,
+    truncated: bool = False,
 ) -> None:
     from kaokore.query.output import to_csv, to_json
 
@@ -53,7 +58,13 @@ def _print_result(
     elif fmt == "json":
         emit(to_json([dict(zip(columns, row, strict=True)) for row in rows]), out)
     else:
-        print_table(columns, rows, caption=f"{len(rows)} rows")
+        caption = f"{len(rows)} rows" + (" (cut at --max-rows)" if truncated else "")
+        print_table(columns, rows, caption=caption)
+    if truncated:
+        note(
+            f"Output cut after {len(rows)} rows (--max-rows); "
+            "raise --max-rows or narrow the query for more"
+        )
 
 
 def _read_query(query: str) -> str:
@@ -80,13 +91,18 @@ def sql(
     views: Annotated[
         bool, typer.Option("--views", help="List the documented views and their columns.")
     ] = False,
+    timeout: TimeoutOption = 60.0,
+    max_rows: MaxRowsOption = 10_000,
 ) -> None:
     """Run a read-only SQL query over the documented views.
 
     Views: faces_current (a face with its current labels as columns), labels_current,
     annotation_history, face_tags, face_periods, work_summary, pages (`--views` lists their
-    columns). INSERT, UPDATE, DELETE, DROP, ATTACH, PRAGMA assignments and stacked
-    statements are refused; the database is opened read-only.
+    columns). The database is opened read-only (a SQLite file with mode=ro; a PostgreSQL
+    session read-only from its start, one statement per call), so INSERT, UPDATE, DELETE,
+    DROP, ATTACH, PRAGMA assignments and stacked statements are refused and change nothing.
+    The database stops a query after --timeout seconds; rows are streamed and cut after
+    --max-rows (said on standard error). See docs/security.md.
 
     Examples:
 
@@ -108,8 +124,14 @@ def sql(
         return
     if query is None:
         raise UsageError('Give a query, e.g. kaokore sql "SELECT * FROM faces_current LIMIT 5"')
-    result = run_sql(open_db(ctx), _read_query(query), limit=limit or None)
-    _print_result(result.columns, result.rows, fmt, out)
+    result = run_sql(
+        open_db(ctx, read_only=True),
+        _read_query(query),
+        limit=limit or None,
+        timeout=timeout,
+        max_rows=max_rows or None,
+    )
+    _print_result(result.columns, result.rows, fmt, out, truncated=result.truncated)
 
 
 def sparql(
@@ -162,7 +184,7 @@ def sparql(
     if graph is not None:
         result = run_sparql(None, text_query, graph=graph, **given)
     else:
-        result = run_sparql(open_db(ctx), text_query, **given)
+        result = run_sparql(open_db(ctx, read_only=True), text_query, **given)
     _print_result(result.columns, result.rows, fmt, out)
 
 
@@ -349,7 +371,12 @@ def export_rdf_command(
         orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
     )  # fmt: skip
     text_out = export_rdf(
-        open_db(ctx), format=format, out=out, base=base, limit=limit or None, **filters
+        open_db(ctx, read_only=True),
+        format=format,
+        out=out,
+        base=base,
+        limit=limit or None,
+        **filters,
     )
     if text_out is not None:
         typer.echo(text_out, nl=False)
@@ -412,7 +439,7 @@ def export_curation_command(
         orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
     )  # fmt: skip
     result = export_curation(
-        open_db(ctx),
+        open_db(ctx, read_only=True),
         shape="annotation-page" if shape == "annotation-page" else "curation",
         curation_id=curation_id,
         label=label,

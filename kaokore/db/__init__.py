@@ -15,7 +15,7 @@ from kaokore.db.models import (
     Work,
     utcnow,
 )
-from kaokore.db.session import Database, make_engine, open_database
+from kaokore.db.session import Database, make_engine, open_database, open_readonly
 
 # The research tables (embeddings, period terms) share ``Base``: import them so that the
 # metadata every caller and every migration sees is complete.
@@ -37,5 +37,6 @@ __all__ = [
     "Work",
     "make_engine",
     "open_database",
+    "open_readonly",
     "utcnow",
 ]

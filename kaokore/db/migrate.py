@@ -11,8 +11,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "known_revisions", "upgrade"]
+from kaokore.errors import DatabaseError
+
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "known_revisions",
+    "stamp",
+    "upgrade",
+]
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
@@ -46,5 +56,32 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database of ``engine`` to ``revision`` (default: head)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Migrate the database of ``engine`` to ``revision`` (default: head).
+
+    A migration the database refuses ends as one :class:`DatabaseError` that says what to
+    do: the usual cause is a recorded revision behind the schema (a restored backup of the
+    revision table, a hand-made change), where the migration meets what it would create.
+    """
+    with engine.connect() as connection:
+        before = current_revision(connection)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except DBAPIError as exc:
+        first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        head = head_revision()
+        label = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(
+            f"{label}: migrating from recorded revision {before or 'none'} failed ({first}). "
+            "The recorded revision is probably behind the schema. If the schema is already "
+            f"at {head}, record that with `kaokore db stamp {head}`; otherwise restore the "
+            "database from a backup"
+        ) from exc
+
+
+def stamp(engine: Engine, revision: str) -> None:
+    """Record ``revision`` as the database's revision without running any migration."""
+    if revision != "head" and revision not in known_revisions():
+        raise DatabaseError(
+            f"Unknown revision {revision!r}; known: {', '.join(sorted(known_revisions()))}"
+        )
+    command.stamp(alembic_config(engine), revision)

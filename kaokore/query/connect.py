@@ -21,22 +21,30 @@ DatabaseLike = Database | Settings | str | Path
 
 
 @contextmanager
-def using_database(database: DatabaseLike) -> Iterator[Database]:
+def using_database(database: DatabaseLike, *, read_only: bool = False) -> Iterator[Database]:
     """Yield an open database; close it afterwards only if it was opened here.
 
     A string is a SQLAlchemy URL (``sqlite:///file.db``) or the path of a SQLite file.
     A database that is missing is not created: there would be nothing to query.
+    ``read_only=True`` guarantees a read-only opening (see
+    :func:`kaokore.db.open_readonly`): a writable :class:`Database` given by the caller is
+    not used, a read-only twin of it is opened for the duration.
     """
     if isinstance(database, Database):
-        yield database
-        return
-    if isinstance(database, Settings):
+        if database.read_only or not read_only:
+            yield database
+            return
+        settings = Settings(
+            home=database.settings.home,
+            db_url=database.engine.url.render_as_string(hide_password=False),
+        )
+    elif isinstance(database, Settings):
         settings = database
     else:
         text = str(database)
         url = text if "://" in text else f"sqlite:///{Path(text).resolve()}"
         settings = Settings(db_url=url)
-    opened = open_database(settings, create=False)
+    opened = open_database(settings, create=False, read_only=read_only)
     try:
         yield opened
     finally:

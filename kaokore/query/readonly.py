@@ -1,252 +1,207 @@
-"""Read-only SQL over the research database: ``kaokore sql`` and ``kaokore.query.sql``.
+"""Read-only, bounded SQL over the research database: ``kaokore sql`` and ``kaokore.query.sql``.
 
-Why several locks and not one: a research user pastes SQL from anywhere, and no single
-mechanism refuses every write on every database. So, in order:
+Why nothing here parses SQL for safety: a research user pastes SQL from anywhere, and a
+web page may forward it, so read-only must hold by construction, not by reading the text
+right. The statement runs on a connection opened by :func:`kaokore.db.open_readonly`:
 
-1. the text is split into statements (quotes, comments and dollar quotes respected); more
-   than one is refused, and the one statement must begin with SELECT, WITH, VALUES or
-   EXPLAIN (or a PRAGMA that only reads, on SQLite);
-2. SQLite: a separate connection opened with ``mode=ro`` (the file cannot be written), with
-   ``PRAGMA query_only=ON`` and an authorizer that allows only reads, so even a write
-   hidden in a CTE, an ATTACH or a PRAGMA assignment is refused by SQLite itself;
-3. PostgreSQL: the statement runs in a transaction begun ``READ ONLY`` and rolled back.
+* SQLite: the file opened ``mode=ro`` with ``PRAGMA query_only`` and an authorizer that
+  lets SQLite itself deny every write, ATTACH and PRAGMA assignment; Python's sqlite3
+  refuses more than one statement per call.
+* PostgreSQL: a session that is read-only from its start (``default_transaction_read_only``),
+  a transaction begun ``READ ONLY`` and rolled back, and the statement sent through the
+  extended query protocol, which carries exactly one statement (a stacked ``COMMIT`` is a
+  syntax error, not a second statement).
 
-Each refusal is a :class:`kaokore.errors.UsageError` that names what was refused.
+Bounds: ``timeout`` is enforced by the database (``statement_timeout`` on PostgreSQL, a
+progress handler on SQLite), and rows are streamed from the server and cut after
+``max_rows`` (``TabularResult.truncated`` says so), so memory does not grow with the result.
+
+The first word is still looked at, but only to give a helpful message (``DELETE is
+refused``) and to keep statements that are not queries at all (``COPY``, ``DO``) away from
+a server session; the guarantees above do not depend on it.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
+from itertools import islice
 from typing import Any, Final
 
-from sqlalchemy.exc import DBAPIError
-
-from kaokore.db.session import Database, sqlite_path
-from kaokore.errors import DatabaseError, UsageError
+from kaokore.db.session import Database, ReadOnlySQLiteConnection
+from kaokore.errors import DatabaseError, QueryLimitError, UsageError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.rows import TabularResult
 
-__all__ = ["READ_PRAGMAS", "split_statements", "sql"]
+__all__ = ["DEFAULT_MAX_ROWS", "DEFAULT_TIMEOUT", "sql"]
 
-#: PRAGMAs that only report; any other PRAGMA (or any assignment) is refused.
-READ_PRAGMAS: Final[frozenset[str]] = frozenset(
-    {
-        "table_info",
-        "table_xinfo",
-        "table_list",
-        "index_list",
-        "index_info",
-        "index_xinfo",
-        "foreign_key_list",
-        "collation_list",
-        "function_list",
-        "pragma_list",
-        "database_list",
-        "compile_options",
-        "user_version",
-        "schema_version",
-        "page_count",
-        "page_size",
-        "encoding",
-        "data_version",
-        "query_only",
-    }
-)
-#: Read PRAGMAs that also accept an assignment: allowed only without an argument.
-_SETTABLE_PRAGMAS: Final[frozenset[str]] = frozenset(
-    {"user_version", "schema_version", "query_only"}
-)
-_READ_STARTS: Final = ("select", "with", "values", "explain")
+#: Seconds a statement may run (``kaokore sql --timeout``).
+DEFAULT_TIMEOUT: Final = 60.0
+#: Rows returned before the output is cut (``kaokore sql --max-rows``).
+DEFAULT_MAX_ROWS: Final = 10_000
 
-_SQLITE_ALLOWED_ACTIONS: Final[frozenset[int]] = frozenset(
-    {
-        sqlite3.SQLITE_SELECT,
-        sqlite3.SQLITE_READ,
-        sqlite3.SQLITE_FUNCTION,
-        getattr(sqlite3, "SQLITE_RECURSIVE", 33),
-    }
-)
+_READ_STARTS: Final = {
+    "sqlite": ("select", "with", "values", "explain", "pragma"),
+    "postgresql": ("select", "with", "values", "explain", "table", "show"),
+}
 
 
-def split_statements(query: str) -> list[str]:
-    """Split SQL text into statements at semicolons outside quotes, comments and $$ bodies.
-
-    Empty statements (a trailing ``;``) are dropped. Comments are kept inside statements.
-    """
-    statements: list[str] = []
-    current: list[str] = []
+def _first_word(query: str) -> str:
+    """The first keyword after leading blanks and comments, lower case ('' if none)."""
     i, n = 0, len(query)
     while i < n:
-        ch = query[i]
-        if ch in ("'", '"', "`"):
-            end = i + 1
-            while end < n:
-                if query[end] == ch:
-                    if end + 1 < n and query[end + 1] == ch:  # doubled quote
-                        end += 2
-                        continue
-                    break
-                end += 1
-            current.append(query[i : end + 1])
-            i = end + 1
-            continue
-        if ch == "[":  # SQLite's bracketed identifiers
-            end = query.find("]", i + 1)
-            end = n - 1 if end < 0 else end
-            current.append(query[i : end + 1])
-            i = end + 1
-            continue
-        if query.startswith("--", i):
-            end = query.find("\n", i)
-            end = n if end < 0 else end
-            current.append(query[i:end])
-            i = end
-            continue
-        if query.startswith("/*", i):
-            end = query.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            current.append(query[i:end])
-            i = end
-            continue
-        if ch == "$":
-            match = re.match(r"\$[A-Za-z_]*\$", query[i:])
-            if match:
-                tag = match.group(0)
-                end = query.find(tag, i + len(tag))
-                end = n if end < 0 else end + len(tag)
-                current.append(query[i:end])
-                i = end
-                continue
-        if ch == ";":
-            statements.append("".join(current))
-            current = []
+        if query[i].isspace() or query[i] == "(":
             i += 1
-            continue
-        current.append(ch)
+        elif query.startswith("--", i):
+            end = query.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif query.startswith("/*", i):
+            end = query.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            break
+    start = i
+    while i < n and (query[i].isalnum() or query[i] == "_"):
         i += 1
-    statements.append("".join(current))
-    return [s for s in statements if _strip_comments(s).strip()]
+    return query[start:i].lower()
 
 
-def _strip_comments(statement: str) -> str:
-    without_block = re.sub(r"/\*.*?(\*/|$)", " ", statement, flags=re.S)
-    return re.sub(r"--[^\n]*", " ", without_block)
-
-
-def _first_word(statement: str) -> str:
-    match = re.match(r"\s*\(*\s*([A-Za-z_]+)", _strip_comments(statement))
-    return match.group(1).lower() if match else ""
-
-
-def _check_text(query: str, dialect: str) -> str:
-    """The single statement of ``query``, or a UsageError saying why it is refused."""
-    statements = split_statements(query)
-    if not statements:
+def _check_start(query: str, dialect: str) -> None:
+    word = _first_word(query)
+    if not word:
         raise UsageError("No SQL statement given")
-    if len(statements) > 1:
+    if word not in _READ_STARTS.get(dialect, ()):
         raise UsageError(
-            f"kaokore sql runs one read-only statement; {len(statements)} statements were given "
-            "(stacked statements are refused)"
+            f"kaokore sql is read-only: {word.upper()} is refused. Use SELECT (or WITH ... "
+            "SELECT) over the documented views, e.g. "
+            "SELECT status, count(*) FROM faces_current GROUP BY status"
         )
-    statement = statements[0]
-    word = _first_word(statement)
-    if word == "pragma" and dialect == "sqlite":
-        match = re.match(
-            r"\s*pragma\s+(?:\w+\.)?(\w+)\s*(\(\s*[^)]*\))?\s*$", _strip_comments(statement), re.I
-        )
-        if match is None or match.group(1).lower() not in READ_PRAGMAS:
-            raise UsageError(
-                "kaokore sql is read-only: this PRAGMA can change the database and is refused "
-                f"(allowed: {', '.join(sorted(READ_PRAGMAS))}, without assignment)"
-            )
-        if match.group(1).lower() in _SETTABLE_PRAGMAS and match.group(2):
-            raise UsageError("kaokore sql is read-only: PRAGMA assignments are refused")
-        return statement
-    if word not in _READ_STARTS:
-        shown = word.upper() or "this statement"
-        raise UsageError(
-            f"kaokore sql is read-only: {shown} is refused. Use SELECT (or WITH ... SELECT) over "
-            "the documented views, e.g. SELECT status, count(*) FROM faces_current GROUP BY status"
-        )
-    return statement
 
 
-def _authorizer(
-    action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None
-) -> int:
-    if action in _SQLITE_ALLOWED_ACTIONS:
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
-        # SQLite reports its own schema lookups for table-valued PRAGMA functions
-        # (pragma_table_info) this way; a real write to sqlite_master is impossible on a
-        # mode=ro, query_only connection.
-        return sqlite3.SQLITE_OK
-    if action == sqlite3.SQLITE_PRAGMA:
-        name = (arg1 or "").lower()
-        # arg2 is the argument: a table name for table_info, a new value for user_version.
-        if name in READ_PRAGMAS and (arg2 is None or name not in _SETTABLE_PRAGMAS):
-            return sqlite3.SQLITE_OK
-    return sqlite3.SQLITE_DENY
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _run_sqlite(database: Database, statement: str, limit: int | None) -> TabularResult:
-    path = sqlite_path(database.engine.url.render_as_string(hide_password=False))
-    if path is None:
-        raise DatabaseError("kaokore sql needs a SQLite file or a PostgreSQL database")
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise DatabaseError(f"Cannot open {path} read-only: {exc}") from exc
-    try:
-        connection.execute("PRAGMA query_only=ON")
-        connection.set_authorizer(_authorizer)
-        try:
-            cursor = connection.execute(statement)
-            rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
-        except sqlite3.Warning as exc:  # "You can only execute one statement at a time."
-            raise UsageError(f"kaokore sql runs one statement: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            message = str(exc)
-            if "not authorized" in message or "readonly" in message or "read-only" in message:
-                raise UsageError(
-                    f"kaokore sql is read-only; the statement was refused ({message})"
-                ) from exc
-            raise UsageError(f"SQL error: {message}") from exc
-        except sqlite3.ProgrammingError as exc:
-            raise UsageError(f"SQL error: {exc}") from exc
-        columns = tuple(column[0] for column in cursor.description or ())
-        return TabularResult(columns=columns, rows=tuple(tuple(row) for row in rows))
-    finally:
-        connection.close()
+def _timed_out(timeout: float | None) -> QueryLimitError:
+    return QueryLimitError(
+        f"The query ran past its time limit of {timeout:g} s and was stopped "
+        "(raise it with --timeout)"
+    )
 
 
-def _run_postgresql(database: Database, statement: str, limit: int | None) -> TabularResult:
+def _refused(message: str) -> UsageError:
+    return UsageError(f"kaokore sql is read-only; the statement was refused ({message})")
+
+
+def _stacked() -> UsageError:
+    return UsageError(
+        "kaokore sql runs one read-only statement at a time (stacked statements are refused)"
+    )
+
+
+def _run_sqlite(
+    database: Database, statement: str, cap: int | None, timeout: float | None
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
     with database.engine.connect() as connection:
-        transaction = connection.begin()
+        raw = connection.connection.dbapi_connection
+        if not isinstance(raw, ReadOnlySQLiteConnection):  # pragma: no cover (a bug)
+            raise DatabaseError("kaokore sql needs a read-only SQLite connection")
+        raw.deadline.start(timeout)
+        cursor = raw.cursor()
         try:
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-            result = connection.exec_driver_sql(statement)
-            columns = tuple(result.keys())
-            rows: Any = result.fetchmany(limit) if limit else result.fetchall()
-            return TabularResult(columns=columns, rows=tuple(tuple(row) for row in rows))
-        except DBAPIError as exc:
-            first = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
-            if "read-only" in first or "read only" in first:
-                raise UsageError(
-                    f"kaokore sql is read-only; the statement was refused ({first})"
-                ) from exc
-            raise UsageError(f"SQL error: {first}") from exc
+            cursor.execute(statement)
+            columns = tuple(column[0] for column in cursor.description or ())
+            rows = cursor.fetchmany(cap + 1) if cap is not None else cursor.fetchall()
+            return columns, [tuple(row) for row in rows]
+        except (sqlite3.Warning, sqlite3.ProgrammingError) as exc:
+            if "one statement" in str(exc):
+                raise _stacked() from exc
+            raise UsageError(f"SQL error: {_first_line(exc)}") from exc
+        except sqlite3.DatabaseError as exc:
+            message = _first_line(exc)
+            if "interrupted" in message:
+                raise _timed_out(timeout) from exc
+            if "not authorized" in message or "readonly" in message or "read-only" in message:
+                raise _refused(message) from exc
+            raise UsageError(f"SQL error: {message}") from exc
         finally:
-            transaction.rollback()
+            raw.deadline.start(None)
+            cursor.close()
 
 
-def sql(database: DatabaseLike, query: str, *, limit: int | None = None) -> TabularResult:
+def _run_postgresql(
+    database: Database, statement: str, cap: int | None, timeout: float | None
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    import psycopg
+    from psycopg import errors as pg_errors
+
+    with database.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        if not isinstance(raw, psycopg.Connection):  # pragma: no cover (another driver)
+            raise DatabaseError("kaokore sql on PostgreSQL needs the psycopg driver")
+        try:
+            with raw.cursor() as cursor:
+                # Ours, before the user's statement: a later SET TRANSACTION READ WRITE
+                # fails ("must be called before any query").
+                cursor.execute("SET TRANSACTION READ ONLY")
+                milliseconds = 0 if timeout is None else max(1, round(timeout * 1000))
+                cursor.execute(f"SET LOCAL statement_timeout = {milliseconds:d}")
+                # stream(): the extended protocol (one statement), rows as they come; leaving
+                # early cancels the rest on the server.
+                stream = cursor.stream(statement)
+                try:
+                    rows = list(islice(stream, cap + 1)) if cap is not None else list(stream)
+                    columns = tuple(column.name for column in cursor.description or ())
+                finally:
+                    stream.close()
+                if not columns:
+                    columns = _describe_postgresql(raw, statement)
+            return columns, [tuple(row) for row in rows]
+        except pg_errors.QueryCanceled as exc:
+            raise _timed_out(timeout) from exc
+        except (pg_errors.ReadOnlySqlTransaction, pg_errors.InsufficientPrivilege) as exc:
+            raise _refused(_first_line(exc)) from exc
+        except psycopg.Error as exc:
+            message = _first_line(exc)
+            if "multiple commands" in message:
+                raise _stacked() from exc
+            raise UsageError(f"SQL error: {message}") from exc
+        finally:
+            raw.rollback()
+
+
+def _describe_postgresql(raw: Any, statement: str) -> tuple[str, ...]:
+    """The column names of a statement that gave no row (a stream of nothing has none)."""
+    from psycopg import pq
+
+    pgconn = raw.pgconn
+    encoding = raw.info.encoding
+    prepared = pgconn.prepare(b"", statement.encode(encoding))
+    if prepared.status != pq.ExecStatus.COMMAND_OK:
+        return ()
+    described = pgconn.describe_prepared(b"")
+    return tuple(
+        (described.fname(index) or b"").decode(encoding) for index in range(described.nfields)
+    )
+
+
+def sql(
+    database: DatabaseLike,
+    query: str,
+    *,
+    limit: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+) -> TabularResult:
     """Run one read-only SQL statement and return its columns and rows.
 
-    Writes of any kind (INSERT, UPDATE, DELETE, DROP, CREATE, ATTACH, PRAGMA assignments,
-    stacked statements) raise :class:`UsageError` and leave the database unchanged. The
-    documented views are listed in :data:`kaokore.query.views.VIEWS`.
+    The database is opened read-only whatever ``database`` is (see the module docstring):
+    writes of any kind, stacked statements and ATTACH raise :class:`UsageError` and leave
+    it unchanged. ``timeout`` (seconds, None: none) stops a statement that runs longer with
+    :class:`~kaokore.errors.QueryLimitError`; at most ``max_rows`` rows are returned
+    (None: all), and ``truncated`` says whether more were cut. ``limit`` asks for fewer
+    rows without calling the result cut. The documented views are listed in
+    :data:`kaokore.query.views.VIEWS`.
 
     Example::
 
@@ -254,10 +209,21 @@ def sql(database: DatabaseLike, query: str, *, limit: int | None = None) -> Tabu
         >>> sql("kaokore-data/kaokore.db",
         ...     "SELECT status, count(*) AS faces FROM faces_current GROUP BY status").rows
     """
-    with using_database(database) as db:
-        statement = _check_text(query, db.dialect)
+    if timeout is not None and timeout <= 0:
+        raise UsageError(f"--timeout must be above 0 seconds, got {timeout:g}")
+    if max_rows is not None and max_rows <= 0:
+        max_rows = None
+    caps = [value for value in (limit, max_rows) if value]
+    cap = min(caps) if caps else None
+    with using_database(database, read_only=True) as db:
+        _check_start(query, db.dialect)
         if db.dialect == "sqlite":
-            return _run_sqlite(db, statement, limit)
-        if db.dialect == "postgresql":
-            return _run_postgresql(db, statement, limit)
-        raise DatabaseError(f"kaokore sql supports SQLite and PostgreSQL, not {db.dialect}")
+            columns, rows = _run_sqlite(db, query, cap, timeout)
+        elif db.dialect == "postgresql":
+            columns, rows = _run_postgresql(db, query, cap, timeout)
+        else:
+            raise DatabaseError(f"kaokore sql supports SQLite and PostgreSQL, not {db.dialect}")
+    truncated = cap is not None and len(rows) > cap and cap == max_rows
+    return TabularResult(
+        columns=columns, rows=tuple(rows[:cap] if cap is not None else rows), truncated=truncated
+    )

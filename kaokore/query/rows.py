@@ -220,10 +220,14 @@ class HistoryRow:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TabularResult:
-    """Columns and rows of a SQL or SPARQL query, in the order the query gave them."""
+    """Columns and rows of a SQL or SPARQL query, in the order the query gave them.
+
+    ``truncated``: the query had more rows than its ``max_rows`` bound; they were cut.
+    """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    truncated: bool = False
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]

@@ -13,7 +13,6 @@ from sqlalchemy import inspect
 from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.query import VIEWS, faces, sql
-from kaokore.query.readonly import split_statements
 from tests.query.conftest import SmallDb, TagLine
 
 
@@ -106,9 +105,9 @@ def _state(path: Path) -> str:
         ("DROP TABLE annotations", "DROP is refused"),
         ("ATTACH DATABASE ':memory:' AS other", "ATTACH is refused"),
         ("CREATE TABLE t (a)", "CREATE is refused"),
-        ("PRAGMA user_version = 7", "PRAGMA"),
-        ("PRAGMA journal_mode = DELETE", "PRAGMA"),
-        ("PRAGMA writable_schema = ON", "PRAGMA"),
+        ("PRAGMA user_version = 7", "read-only"),
+        ("PRAGMA journal_mode = DELETE", "read-only"),
+        ("PRAGMA writable_schema = ON", "read-only"),
         ("SELECT 1; DELETE FROM faces", "stacked statements are refused"),
         ("SELECT 1; SELECT 2", "stacked statements are refused"),
         ("/* hidden */ DELETE FROM faces", "DELETE is refused"),
@@ -138,13 +137,3 @@ def test_reads_still_work(small_db: SmallDb) -> None:
     assert len(sql(small_db.database, "SELECT * FROM faces", limit=2).rows) == 2
     with pytest.raises(UsageError, match="SQL error: no such table"):
         sql(small_db.database, "SELECT * FROM nowhere")
-
-
-def test_split_statements() -> None:
-    assert split_statements("SELECT 'a;b'; SELECT \"c;\" -- d;\n;") == [
-        "SELECT 'a;b'",
-        ' SELECT "c;" -- d;\n',
-    ]
-    assert split_statements("SELECT $$;$$") == ["SELECT $$;$$"]
-    assert split_statements("SELECT 1 /* ; */") == ["SELECT 1 /* ; */"]
-    assert split_statements(" ; ; ") == []
