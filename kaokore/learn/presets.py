@@ -80,18 +80,23 @@ def lr_at(
     step_every: int = 10,
     step_gamma: float = 0.1,
     warmup_epochs: int = 0,
+    planned: int | None = None,
 ) -> float:
     """The learning rate of 1-based ``epoch`` in a run planned to last ``horizon`` epochs.
 
     ``step`` divides by ``1 / step_gamma`` after every ``step_every`` epochs (Keras'
     ``epoch // 10`` rule of the official script); ``cosine`` warms up linearly for
-    ``warmup_epochs`` then decays to 0 at ``horizon``, which a time-limited run shortens to the
-    epochs it can afford, so the decay still ends.
+    ``warmup_epochs`` then decays to 0 at ``horizon``. A time-limited run shortens ``horizon``
+    to the epochs it can afford, below the ``planned`` ones: the cosine still ends at 0, and
+    the steps come at the same fractions of the run (10 of 20 epochs becomes 4 of 8).
     """
     if schedule == "constant":
         return lr
     if schedule == "step":
-        return lr * step_gamma ** ((epoch - 1) // max(step_every, 1))
+        every = max(step_every, 1)
+        if planned is not None and horizon < planned:
+            every = max(1, round(every * horizon / planned))
+        return lr * step_gamma ** ((epoch - 1) // every)
     if schedule == "cosine":
         if epoch <= warmup_epochs:
             return lr * epoch / (warmup_epochs + 1)

@@ -490,6 +490,7 @@ def _run(config: TrainConfig, ctx: DistContext, console: Printer) -> RunResult:
             step_every=config.step_every,
             step_gamma=config.step_gamma,
             warmup_epochs=config.warmup_epochs,
+            planned=config.epochs,
         )
         for group in optimizer.param_groups:
             group["lr"] = rate

@@ -22,6 +22,9 @@ def test_official_preset_is_the_official_script() -> None:
     assert rates == [1e-3, 1e-3]
     assert lr_at(lr=1e-3, schedule="step", epoch=11, horizon=20) == pytest.approx(1e-4)
     assert lr_at(lr=1e-3, schedule="step", epoch=20, horizon=20) == pytest.approx(1e-4)
+    # A time limit that affords 8 of the 20 epochs steps down after 4 (the same fraction).
+    short = [lr_at(lr=1.0, schedule="step", epoch=e, horizon=8, planned=20) for e in (4, 5)]
+    assert short == [1.0, pytest.approx(0.1)]
 
 
 def test_cosine_warms_up_then_decays_to_the_horizon() -> None:
