@@ -24,7 +24,7 @@
 # weights are on that machine, and the table says so. PRESET=scratch is ours (cosine, longer).
 #
 # DRY_RUN=1 runs the same path on the CPU in a few minutes (8 faces per split, 80 px, 1 epoch,
-# one torch thread; ARCHS=resnet18,mobilenet_v2 for a shorter one):
+# one torch thread, ResNet-18 and MobileNet-v2; `ARCHS= ` (set and empty) for all seven):
 #   DRY_RUN=1 OUT=/tmp/out PYTHON=/tmp/bare/bin/python3 bash bench/gpu_baselines.sh
 # where /tmp/bare comes from `python tools/bare_python.py /tmp/bare` (torch, torchvision,
 # numpy, Pillow and nothing else); tests/learn/test_gpu_scripts.py does exactly that.
@@ -45,6 +45,7 @@ DEADLINE=${DEADLINE:-540}  # seconds for the whole script
 if [ "$DRY_RUN" = 1 ]; then
   DEVICE=${DEVICE:-cpu}; LIMIT=${LIMIT:-8}; IMAGE_SIZE=${IMAGE_SIZE:-80}; EPOCHS=${EPOCHS:-1}
   BATCH=${BATCH:-4}; BUDGET=${BUDGET:-240}; WORKERS=${WORKERS:-0}; THREADS=${THREADS:-1}
+  ARCHS=${ARCHS-resnet18,mobilenet_v2}
 else
   DEVICE=${DEVICE:-cuda}; LIMIT=${LIMIT:-}; IMAGE_SIZE=${IMAGE_SIZE:-}; EPOCHS=${EPOCHS:-}
   BATCH=${BATCH:-}; BUDGET=${BUDGET:-420}; WORKERS=${WORKERS:-8}; THREADS=${THREADS:-}
@@ -69,9 +70,9 @@ if [ ! -f "$PACK" ]; then  # on the CPU machine only: ../shared is not on the GP
 fi
 "$PYTHON" -m kaokore.learn unpack "$PACK" "$WORK/kaokore-v1.0" | tee -a "$log"
 
-left=$(( DEADLINE - ($(date +%s) - started) - 20 ))
+left=$(( DEADLINE - ($(date +%s) - started) - 30 ))
 status=0
-timeout --signal=INT "$left" "$PYTHON" -m kaokore.learn baselines \
+timeout --signal=INT --kill-after=10 "$left" "$PYTHON" -m kaokore.learn baselines \
   --release "$WORK/kaokore-v1.0" --preset "$PRESET" --device "$DEVICE" \
   --workers "$WORKERS" --time-budget "$BUDGET" --cache-dir "$WORK/cache" \
   ${EPOCHS:+--epochs "$EPOCHS"} ${BATCH:+--batch-size "$BATCH"} \

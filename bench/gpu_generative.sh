@@ -55,9 +55,9 @@ else
 fi
 echo "GPU: $gpu" | tee "$summary" "$log"
 step() { echo "== $1 ($(( $(date +%s) - started )) s)" | tee -a "$summary" "$log"; }
-# Seconds a step may take: its cap, or what is left of DEADLINE less 20 s for the outputs.
+# Seconds a step may take: its cap, or what is left of DEADLINE less 30 s for the outputs.
 left() {
-  local rest=$(( DEADLINE - ($(date +%s) - started) - 20 ))
+  local rest=$(( DEADLINE - ($(date +%s) - started) - 30 ))
   [ "$rest" -lt "$1" ] && echo $(( rest > 1 ? rest : 1 )) || echo "$1"
 }
 
@@ -74,7 +74,7 @@ mapfile -t IMAGES < <(awk -F, -v n="$FACES_N" -v d="$REL/images_256/" \
 
 status=0
 step "GAN ${RES} px, ${GAN_SECONDS} s of training"
-timeout --signal=INT "$(left $(( GAN_SECONDS + 90 )))" "${LEARN[@]}" gan --release "$REL" \
+timeout --signal=INT --kill-after=10 "$(left $(( GAN_SECONDS + 90 )))" "${LEARN[@]}" gan --release "$REL" \
   --res "$RES" --channels "$CHANNELS" --batch-size "$GAN_BATCH" --steps 1000000 $MAX_IMAGES \
   --time-budget "$GAN_SECONDS" --log-every 100 --fid-every 1000000 --fid-samples "$FD_SAMPLES" \
   --snapshot-every 100000 --checkpoint-every 100000 --device "$DEVICE" --out "$WORK/gan" \
@@ -83,26 +83,26 @@ tail -1 "$log" >> "$summary"
 
 step "samples"
 for psi in 0.7 1.0; do
-  timeout "$(left 60)" "${LEARN[@]}" sample --checkpoint "$WORK/gan/checkpoint.pt" \
+  timeout --kill-after=10 "$(left 60)" "${LEARN[@]}" sample --checkpoint "$WORK/gan/checkpoint.pt" \
     --n "$SAMPLES" --truncation "$psi" --device "$DEVICE" --out "$WORK/samples-$psi" \
     2>&1 | tee -a "$log" || status=$?
   cp "$WORK/samples-$psi/grid.png" "$OUT/gan_psi$psi.png" || status=1
 done
 
 step "optimisation painter, ${SIZE} px, ${STROKES} strokes"
-timeout --signal=INT "$(left 100)" "${LEARN[@]}" paint-optimize "${IMAGES[@]}" \
+timeout --signal=INT --kill-after=10 "$(left 100)" "${LEARN[@]}" paint-optimize "${IMAGES[@]}" \
   --strokes "$STROKES" --stages "$STAGES" --steps "$OPT_STEPS" --size "$SIZE" \
   --every $(( STROKES / 8 )) --device "$DEVICE" --out "$WORK/optimize" \
   2>&1 | tee -a "$log" || status=$?
 tail -1 "$log" >> "$summary"
 
 step "learned painter, ${SIZE} px: renderer, actor, then the same faces"
-timeout --signal=INT "$(left 150)" "${LEARN[@]}" paint-agent --release "$REL" --size "$SIZE" \
+timeout --signal=INT --kill-after=10 "$(left 150)" "${LEARN[@]}" paint-agent --release "$REL" --size "$SIZE" \
   --grid "$GRID" --episode-steps "$EPISODE" --batch-size "$AGENT_BATCH" \
   --renderer-steps "$RENDERER_STEPS" --steps "$AGENT_STEPS" $MAX_IMAGES --device "$DEVICE" \
   --out "$WORK/agent" 2>&1 | tee -a "$log" || status=$?
 tail -1 "$log" >> "$summary"
-timeout "$(left 40)" "${LEARN[@]}" paint-run "${IMAGES[@]}" --actor "$WORK/agent/actor.pt" \
+timeout --kill-after=10 "$(left 40)" "${LEARN[@]}" paint-run "${IMAGES[@]}" --actor "$WORK/agent/actor.pt" \
   --every $(( GRID * GRID * EPISODE / 8 )) --device "$DEVICE" --out "$WORK/agent-run" \
   2>&1 | tee -a "$log" || status=$?
 tail -1 "$log" >> "$summary"
