@@ -27,6 +27,7 @@ from kaokore.commands import ingest as ingest_commands
 from kaokore.commands import paint as paint_commands
 from kaokore.commands import query as query_commands
 from kaokore.commands import research as research_commands
+from kaokore.commands import review as review_commands
 from kaokore.commands import serve as serve_commands
 from kaokore.commands import train as train_commands
 from kaokore.commands import web as web_commands
@@ -141,11 +142,14 @@ app.add_typer(research_commands.export_app, name="export")
 research_commands.export_app.command("imagefolder")(export_commands.imagefolder)
 research_commands.export_app.command("parquet")(export_commands.parquet)
 research_commands.export_app.command("webdataset")(export_commands.webdataset)
+research_commands.export_app.command("reviewed")(review_commands.export_reviewed)
 app.add_typer(train_commands.app, name="train")
 train_commands.app.command("gan")(gan_commands.train_gan)
 app.command("sample")(gan_commands.sample)
 app.add_typer(paint_commands.app, name="paint")
 app.command("web")(web_commands.web)
+app.command("suggest")(review_commands.suggest)
+app.add_typer(review_commands.users_app, name="users")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,6 +56,14 @@ def build(
             show_default=False,
         ),
     ] = None,
+    labels: Annotated[
+        str,
+        typer.Option(
+            "--labels",
+            help="expert: the upstream experts' labels only; expert+reviewed: with the labels "
+            "reviewers gave in `kaokore web --review` (faces.csv names each label's source).",
+        ),
+    ] = "expert",
 ) -> None:
     """Compile an immutable, reproducible release folder from the database.
 
@@ -69,6 +77,7 @@ def build(
     kaokore build --version 1.0
     kaokore build --version 1.1 --out /data/releases --workers 2
     kaokore build --like-official 1.3
+    kaokore build --version 1.1-reviewed --labels expert+reviewed
     ```
     """
     from kaokore.compiler import build_release
@@ -87,6 +96,7 @@ def build(
         like_official=like_official,
         workers=workers,
         progress=True,
+        labels=labels,
     )
     if not summary.created:
         console.print(

@@ -408,6 +408,7 @@ def history_command(
             "asserted_at",
             "retracted_at",
             "current",
+            "provenance",
         )
         print_table(
             shown,

@@ -156,6 +156,16 @@ def sparql(
     release: ReleaseOption = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     out: OutOption = None,
+    timeout: TimeoutOption = 60.0,
+    max_rows: MaxRowsOption = 10_000,
+    max_memory: Annotated[
+        int,
+        typer.Option(
+            "--max-memory",
+            min=0,
+            help="MiB the query may add to memory before it is stopped (0: no bound).",
+        ),
+    ] = 1024,
 ) -> None:
     """Run a SPARQL query over the faces as W3C Web Annotations (see `kaokore export rdf`).
 
@@ -163,6 +173,11 @@ def sparql(
     from --graph. Prefixes oa, as, sc, dctypes, dcterms, rdf, rdfs, xsd and kaokore are
     predefined. Each face is an oa:Annotation; each label a body with kaokore:label (身分),
     kaokore:key (status), rdf:value (武士) and kaokore:agent.
+
+    Only the local graph is queried: SERVICE and FROM are refused, and a --graph JSON-LD
+    file must carry its @context inline (nothing is fetched). The query is stopped after
+    --timeout seconds or --max-memory MiB; rows are cut after --max-rows (said on standard
+    error).
 
     Examples:
 
@@ -181,11 +196,17 @@ def sparql(
     )  # fmt: skip
     given = {k: v for k, v in filters.items() if v}
     text_query = _read_query(query)
-    if graph is not None:
-        result = run_sparql(None, text_query, graph=graph, **given)
-    else:
-        result = run_sparql(open_db(ctx, read_only=True), text_query, **given)
-    _print_result(result.columns, result.rows, fmt, out)
+    database = None if graph is not None else open_db(ctx, read_only=True)
+    result = run_sparql(
+        database,
+        text_query,
+        graph=graph,
+        timeout=timeout,
+        max_rows=max_rows or None,
+        max_memory=max_memory * 2**20 if max_memory else None,
+        **given,
+    )
+    _print_result(result.columns, result.rows, fmt, out, truncated=result.truncated)
 
 
 def similar(

@@ -53,6 +53,7 @@ from kaokore.compiler.manifest import SUMS_FILE, counts, diff, release_json, sha
 from kaokore.compiler.official import OfficialLayout, official_layout
 from kaokore.compiler.provenance import faces_csv, faces_parquet, provenance_records
 from kaokore.compiler.records import LeftOut, ReleaseEntry, SampleRow, Selection
+from kaokore.compiler.reviewed import DEFAULT_LABELS, check_labels
 from kaokore.compiler.select import read_selection
 from kaokore.compiler.splits import DEFAULT_SEED, SPLIT_NAMES, THRESHOLDS, compute_sets
 from kaokore.db import BlobStore, Database
@@ -97,14 +98,17 @@ def build_release(
     like_official: str | None = None,
     workers: int | None = None,
     progress: bool = False,
+    labels: str = DEFAULT_LABELS,
 ) -> ReleaseSummary:
     """Build release ``version`` into ``out_dir/kaokore-VERSION`` (default: the home's releases).
 
     ``seed`` chooses the stable and grouped splits (keep it across versions). With
     ``like_official``, the official files and numbering of that imported official version
     are reproduced instead of the release's own. ``workers`` sets the image processes
-    (default: every core). Raises ReleaseExistsError if the version exists with other
-    content, CompileError if there is nothing to build.
+    (default: every core). ``labels`` is ``expert`` (the upstream experts' labels only) or
+    ``expert+reviewed`` (with the labels reviewers gave in ``kaokore web --review``).
+    Raises ReleaseExistsError if the version exists with other content, CompileError if
+    there is nothing to build.
     """
     if not _VERSION.match(version):
         raise UsageError(
@@ -115,10 +119,10 @@ def build_release(
         raise UsageError(f"--workers must be at least 1, not {workers}.")
     out_dir = Path(out_dir) if out_dir is not None else database.settings.release_dir
     target = release_folder(out_dir, version)
-    options = _options(seed, like_official)
+    options = _options(seed, like_official, check_labels(labels))
 
     with database.session() as session:
-        selection = read_selection(session, version=version)
+        selection = read_selection(session, version=version, labels=labels)
         existing = session.scalars(
             select(Release).where(Release.kind == "built", Release.version == version)
         ).one_or_none()
@@ -228,9 +232,10 @@ class _Composed:
     members: tuple[tuple[ReleaseEntry, str | None], ...]
 
 
-def _options(seed: int, like_official: str | None) -> dict[str, Any]:
+def _options(seed: int, like_official: str | None, labels: str) -> dict[str, Any]:
     """What, besides the database, decides the release's bytes (``--workers`` does not)."""
     return {
+        "labels": labels,
         "seed": seed,
         "like_official": like_official,
         "default_split": "official" if like_official else "stable",
@@ -254,7 +259,19 @@ def _usable(row: SampleRow, store: BlobStore) -> str | None:
     return None
 
 
-def _task(row: SampleRow, store: BlobStore, output: Path) -> ImageTask:
+def _task(
+    row: SampleRow, store: BlobStore, output: Path, layout: OfficialLayout | None = None
+) -> ImageTask:
+    official = layout.images.get(output.name) if layout is not None else None
+    if official is not None and store.path(store.relative_path(official)).is_file():
+        # The official image of this line, stored as it is: copied, not encoded again.
+        return ImageTask(
+            source=str(store.path(store.relative_path(official)).resolve()),
+            source_sha256=official,
+            box=None,
+            output=str(output),
+            copy=True,
+        )
     box = None
     if row.blob_width and row.blob_height:
         box = crop_box(
@@ -316,7 +333,7 @@ def _compose(
                 continue
             slots.append((member_row, images_dir / name))
 
-    tasks = [_task(row, store, output) for row, output in slots]
+    tasks = [_task(row, store, output, layout) for row, output in slots]
     with _progress_bar(progress, len(tasks), f"images of {version}") as advance:
         results = run_image_stage(tasks, workers=workers, on_done=advance)
 

@@ -40,6 +40,62 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
     return lines
 
 
+def _label_sources(options: Mapping[str, Any], entries: Sequence[ReleaseEntry]) -> list[str]:
+    """The paragraph on reviewed labels: what the release takes, and how many of each."""
+    labels = options.get("labels", "expert")
+    if labels != "expert+reviewed":
+        return [
+            "Labels: expert only (`kaokore build --labels expert`, the default). Labels given "
+            "by reviewers in `kaokore web --review` and machine suggestions are not in this "
+            "release.",
+            "",
+        ]
+    rows = []
+    reviewers: Counter[str] = Counter()
+    for category in ("gender", "status"):
+        kinds: Counter[str] = Counter()
+        for entry in entries:
+            if not entry.row.labelled:
+                continue
+            source = entry.row.gender_source if category == "gender" else entry.row.status_source
+            if source is None:
+                continue
+            key = source.kind if source.kind == "expert" else f"reviewer, {source.decision}"
+            kinds[key] += 1
+            if source.reviewer:
+                reviewers[source.reviewer] += 1
+        rows.append(
+            (
+                category,
+                kinds["expert"],
+                kinds["reviewer, confirmed"],
+                kinds["reviewer, overrode"],
+                kinds["reviewer, labelled"],
+            )
+        )
+    who = ", ".join(f"{name} ({n})" for name, n in sorted(reviewers.items())) or "none"
+    return [
+        "Labels: experts and reviewers (`kaokore build --labels expert+reviewed`). Where a "
+        "reviewer labelled a face in `kaokore web --review`, the newest human label is used, "
+        "the reviewer's when it is newer than the experts'; `faces.csv` names the source of "
+        "every label (`gender_source`, `gender_reviewer`, `gender_decision`, "
+        "`gender_suggestion`, and the same for status). Machine suggestions enter only as a "
+        f"reviewer's decision. Labels per source, over the labelled faces (reviewers: {who}):",
+        "",
+        *_table(
+            (
+                "label",
+                "expert",
+                "reviewer confirmed a suggestion",
+                "reviewer overrode a suggestion",
+                "reviewer, no suggestion",
+            ),
+            rows,
+        ),
+        "",
+    ]
+
+
 def datasheet(
     *,
     version: str,
@@ -93,6 +149,7 @@ def datasheet(
         "in `faces.csv` and `original_tags.txt`. Where two sources disagree, the newest expert "
         "assertion is used. Machine-made tags are kept in `faces.csv` only.",
         "",
+        *_label_sources(options, entries),
         "## How it was split",
         "",
         f"- `splits/stable.csv` (the `set` column of `labels.csv`): a face's set is a pure "

@@ -59,12 +59,17 @@ CHUNK_SIZE: Final = 16
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ImageTask:
     """One image to make: read ``source``, check it hashes to ``source_sha256``, cut ``box``
-    (None: the whole crop), resize, and write ``output``."""
+    (None: the whole crop), resize, and write ``output``.
+
+    ``copy``: the source already is the release image (an official image stored as it
+    is): it is checked to decode and written byte for byte, never encoded again.
+    """
 
     source: str
     source_sha256: str
     box: tuple[int, int, int, int] | None
     output: str
+    copy: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,6 +132,10 @@ def render_face(task: ImageTask) -> ImageResult:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             opened.load()
+            if task.copy:
+                with open(task.output, "wb") as handle:
+                    handle.write(data)
+                return ImageResult(output=task.output, sha256=task.source_sha256)
             image = _to_rgb(opened)
             if task.box is not None:
                 image = image.crop(task.box)

@@ -24,7 +24,7 @@ service to its current address; faces, labels and sets are unaffected.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -58,6 +58,9 @@ class OfficialLayout:
     version: str
     files: Mapping[str, bytes]
     members: list[tuple[str, int | None]]
+    #: File name -> sha256 of the official image stored for that line (by
+    #: :mod:`kaokore.ingest.official_images`): copied as it is, never encoded again.
+    images: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,6 +72,7 @@ class _Member:
     status: int | None
     face_key: str | None
     base_url: str | None
+    checksum: str | None = None
 
     @property
     def number(self) -> int:
@@ -100,6 +104,7 @@ def official_layout(session: Session, version: str) -> OfficialLayout:
         version=version,
         files=files,
         members=[(member.file_name, member.face_id) for member in by_number],
+        images={m.file_name: m.checksum for m in by_number if m.checksum is not None},
     )
 
 
@@ -114,6 +119,7 @@ def _members(session: Session, release: Release) -> list[_Member]:
             ReleaseMember.status,
             Face.key,
             ImageService.base_url,
+            ReleaseMember.checksum,
         )
         .outerjoin(Face, Face.id == ReleaseMember.face_id)
         .outerjoin(ImageService, ImageService.id == Face.image_service_id)
@@ -129,8 +135,9 @@ def _members(session: Session, release: Release) -> list[_Member]:
             status=status,
             face_key=key,
             base_url=base,
+            checksum=checksum,
         )
-        for name, face_id, split, gender, status, key, base in session.execute(query)
+        for name, face_id, split, gender, status, key, base, checksum in session.execute(query)
     ]
 
 

@@ -4,7 +4,9 @@ Why both: the CSV is for people and spreadsheets; the Parquet copy keeps the typ
 stay integers, the annotations stay a list of records) for pandas, pyarrow and
 ``datasets.load_dataset``. They hold the same rows and columns; in the CSV the annotations are
 a JSON array. One row per image, labelled or not, so a researcher can always get from a file
-back to the holder, the record, the manifest, the canvas and the region the experts drew.
+back to the holder, the record, the manifest, the canvas and the region the experts drew,
+and from each label to its source: the upstream experts, or a reviewer (who, and which machine
+suggestion they confirmed or overrode).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from kaokore.compiler.records import ReleaseEntry
+from kaokore.compiler.reviewed import LabelSource
 from kaokore.compiler.splits import SPLIT_NAMES
 from kaokore.compiler.terms import LICENSE_URL
 from kaokore.vocab import KEY_ENGLISH
@@ -42,6 +45,13 @@ _INT_COLUMNS: Final = (
     "iiif_level",
 )
 _META_COLUMNS: Final = tuple(f"meta_{english}" for english in KEY_ENGLISH.values())
+#: Where each release label came from: ``expert`` or ``reviewer``; for a reviewer, who,
+#: ``confirmed``/``overrode``/``labelled``, and the suggestion shown.
+_SOURCE_COLUMNS: Final = tuple(
+    f"{category}_{part}"
+    for category in ("gender", "status")
+    for part in ("source", "reviewer", "decision", "suggestion")
+)
 
 #: The columns, in file order.
 COLUMNS: Final[tuple[str, ...]] = (
@@ -50,6 +60,7 @@ COLUMNS: Final[tuple[str, ...]] = (
     "face_key",
     "gender",
     "status",
+    *_SOURCE_COLUMNS,
     *(f"set_{name.replace('-', '_')}" for name in SPLIT_NAMES),
     "holder",
     "record_id",
@@ -107,6 +118,8 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
             "face_key": row.key,
             "gender": row.gender,
             "status": row.status,
+            **_sources("gender", row.gender_source),
+            **_sources("status", row.status_source),
             **{f"set_{n.replace('-', '_')}": entry.sets.get(n) for n in SPLIT_NAMES},
             "holder": row.holder,
             "record_id": row.record_id,
@@ -152,6 +165,15 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
         }
         records.append(record)
     return records
+
+
+def _sources(category: str, source: LabelSource | None) -> dict[str, str | None]:
+    return {
+        f"{category}_source": source.kind if source else None,
+        f"{category}_reviewer": source.reviewer if source else None,
+        f"{category}_decision": source.decision if source else None,
+        f"{category}_suggestion": source.suggestion if source else None,
+    }
 
 
 def faces_csv(records: Sequence[dict[str, Any]]) -> bytes:

@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kaokore.compiler.reviewed import LabelSource
+
 __all__ = [
     "AnnotationValue",
     "Box",
@@ -93,6 +95,9 @@ class SampleRow:
     annotations: tuple[AnnotationValue, ...]
     gender: int | None
     status: int | None
+    #: Where ``gender`` and ``status`` came from (None when the face has no such label).
+    gender_source: LabelSource | None = None
+    status_source: LabelSource | None = None
 
     @property
     def labelled(self) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kaokore.compiler.records import (
@@ -29,6 +29,14 @@ from kaokore.compiler.records import (
     PreviousRelease,
     SampleRow,
     Selection,
+)
+from kaokore.compiler.reviewed import (
+    DEFAULT_LABELS,
+    EXPERT,
+    LabelSource,
+    ReviewSources,
+    check_labels,
+    read_review_sources,
 )
 from kaokore.db.models import (
     Annotation,
@@ -41,6 +49,7 @@ from kaokore.db.models import (
     ReleaseMember,
     Work,
 )
+from kaokore.db.models_review import Review, Suggestion
 from kaokore.vocab import RECORD_ID_KEYS, category_key, class_index
 
 __all__ = [
@@ -81,18 +90,20 @@ def official_release(session: Session, version: str | None = None) -> Release | 
     return max(releases, key=lambda r: version_key(r.version), default=None)
 
 
-def read_selection(session: Session, *, version: str) -> Selection:
+def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABELS) -> Selection:
     """Everything a build of ``version`` reads, with the digest of it.
 
     Deleted faces are not read (they leave the release, and show in the diff against the
     previous one); faces without a usable crop are read, so the build can list them as left
-    out with their reason.
+    out with their reason. ``labels`` is ``expert`` (reviewers' labels are not read) or
+    ``expert+reviewed``; machine suggestions are never read (see :mod:`.reviewed`).
     """
-    annotations = _current_annotations(session)
-    rows = tuple(_rows(session, annotations))
+    sources = read_review_sources(session)
+    annotations = _keep(_current_annotations(session), sources, check_labels(labels))
+    rows = tuple(_rows(session, annotations, sources))
     official = _official_split(session)
     previous = _previous_release(session, version)
-    source_time = _source_time(session)
+    source_time = _source_time(session, labels)
     max_number = session.scalar(select(func.max(Face.file_number)))
     state = _digest(rows, official, previous, source_time)
     return Selection(
@@ -112,7 +123,24 @@ def read_selection(session: Session, *, version: str) -> Selection:
 _Found = tuple[AnnotationValue, dt.datetime, int, str | None]
 
 
-def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[SampleRow]:
+def _keep(
+    annotations: dict[int, list[_Found]], sources: ReviewSources, labels: str
+) -> dict[int, list[_Found]]:
+    """Drop suggestions always, and reviewers' labels unless ``labels`` takes them."""
+    dropped = set(sources.suggestions)
+    if labels == DEFAULT_LABELS:
+        dropped |= sources.reviews.keys()
+    if not dropped:
+        return annotations
+    return {
+        face_id: [item for item in found if item[2] not in dropped]
+        for face_id, found in annotations.items()
+    }
+
+
+def _rows(
+    session: Session, annotations: dict[int, list[_Found]], sources: ReviewSources
+) -> Iterable[SampleRow]:
     curation = aliased(Document)
     query = (
         select(Face, Work, Canvas, ImageService, Blob, curation.url)
@@ -126,8 +154,19 @@ def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[Sa
     )
     for face, work, canvas, service, blob, curation_url in session.execute(query):
         found = annotations.get(face.id, [])
-        values = _dedupe(value for value, _at, _id, _doc in found)
-        first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
+        # The upstream record: a reviewer's label shows in gender/status and its source
+        # columns, not among the tags (original_tags.txt, meta_*, annotations).
+        values = _dedupe(
+            value for value, _at, row_id, _doc in found if row_id not in sources.reviews
+        )
+        first_doc = min(
+            (
+                (row_id, doc)
+                for _v, _at, row_id, doc in found
+                if doc and row_id not in sources.reviews
+            ),
+            default=None,
+        )
         yield SampleRow(
             face_id=face.id,
             key=face.key,
@@ -164,6 +203,8 @@ def _rows(session: Session, annotations: dict[int, list[_Found]]) -> Iterable[Sa
             annotations=values,
             gender=_label(found, "gender"),
             status=_label(found, "status"),
+            gender_source=_source(found, "gender", sources),
+            status_source=_source(found, "status", sources),
         )
 
 
@@ -193,18 +234,33 @@ def _first(values: tuple[AnnotationValue, ...], labels: tuple[str, ...]) -> str 
     return None
 
 
-def _label(found: list[_Found], category: str) -> int | None:
-    """The class index of the newest current human assertion of 性別 or 身分.
-
-    When two sources disagree, the newest assertion wins: it is the experts' latest word.
-    """
+def _newest(found: list[_Found], category: str) -> tuple[AnnotationValue, int] | None:
+    """The newest current human assertion of 性別 or 身分, with its annotation id."""
     key = category_key(category)
     candidates = [(at, row_id, v) for v, at, row_id, _doc in found if v.label == key]
     candidates = [c for c in candidates if c[2].agent == "human"]
     if not candidates:
         return None
-    _at, _id, newest = max(candidates, key=lambda c: (c[0], c[1]))
-    return class_index(category, newest.value)
+    _at, row_id, newest = max(candidates, key=lambda c: (c[0], c[1]))
+    return newest, row_id
+
+
+def _label(found: list[_Found], category: str) -> int | None:
+    """The class index of the newest current human assertion of 性別 or 身分.
+
+    When two sources disagree, the newest assertion wins: it is the experts' latest word
+    (or, with ``--labels expert+reviewed``, a reviewer's later one).
+    """
+    newest = _newest(found, category)
+    return None if newest is None else class_index(category, newest[0].value)
+
+
+def _source(found: list[_Found], category: str, sources: ReviewSources) -> LabelSource | None:
+    """Where the label :func:`_label` picked came from (None when there is no label)."""
+    newest = _newest(found, category)
+    if newest is None or class_index(category, newest[0].value) is None:
+        return None
+    return sources.reviews.get(newest[1], EXPERT)
 
 
 def _current_annotations(session: Session) -> dict[int, list[_Found]]:
@@ -303,17 +359,23 @@ def _previous_release(session: Session, version: str) -> PreviousRelease | None:
 # --- state --------------------------------------------------------------------------------
 
 
-def _source_time(session: Session) -> dt.datetime:
+def _source_time(session: Session, labels: str = DEFAULT_LABELS) -> dt.datetime:
     """The newest change to the faces, their annotations and their stored crops.
 
     ``last_seen`` is left out on purpose: a re-harvest that finds nothing new touches it,
-    and must not turn an unchanged database into a "changed" one.
+    and must not turn an unchanged database into a "changed" one. So are the annotations a
+    build with ``labels`` does not read (suggestions; reviews in an expert-only build): a
+    suggestion or a review leaves an expert-only release unchanged, to the byte.
     """
+    unread = [exists().where(Suggestion.annotation_id == Annotation.id)]
+    if labels == DEFAULT_LABELS:
+        unread.append(exists().where(Review.annotation_id == Annotation.id))
+    read = ~or_(*unread)
     moments = [
         session.scalar(select(func.max(Face.first_seen))),
         session.scalar(select(func.max(Face.deleted_at))),
-        session.scalar(select(func.max(Annotation.asserted_at))),
-        session.scalar(select(func.max(Annotation.retracted_at))),
+        session.scalar(select(func.max(Annotation.asserted_at)).where(read)),
+        session.scalar(select(func.max(Annotation.retracted_at)).where(read)),
         session.scalar(select(func.max(Blob.created_at))),
     ]
     known = [_aware(moment) for moment in moments if moment is not None]
@@ -333,6 +395,8 @@ def _canonical(value: Any) -> Any:
         return [value.x, value.y, value.w, value.h]
     if isinstance(value, AnnotationValue):
         return [value.label, value.value, value.raw_value, value.agent, value.position]
+    if isinstance(value, LabelSource):
+        return [value.kind, value.reviewer, value.decision, value.suggestion]
     if isinstance(value, tuple):
         return [_canonical(item) for item in value]
     return value

@@ -17,9 +17,11 @@ from kaokore.db.models import (
 )
 from kaokore.db.session import Database, make_engine, open_database, open_readonly
 
-# The research tables (embeddings, period terms) share ``Base``: import them so that the
-# metadata every caller and every migration sees is complete.
+# The research tables (embeddings, period terms) and the review tables share ``Base``:
+# import them so that the metadata every caller and every migration sees is complete.
 from kaokore.db import models_research  # noqa: E402,F401  isort: skip
+from kaokore.db import models_defects  # noqa: E402,F401  isort: skip
+from kaokore.db import models_review  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "Annotation",

@@ -5,6 +5,14 @@ must share the same per-host limits, the same User-Agent and the same retry poli
 public server with a history of outages gets hammered by whichever code path forgot. So
 :func:`make_client` is the only code that configures timeouts, limits, redirects, retries and
 conditional requests; everything else receives a :class:`PoliteClient`.
+
+Why hosts are declared unreachable: a host that refuses every connection (down for
+maintenance, as the CODH hosts have been for weeks) would otherwise cost every one of its
+remaining requests a full round of retries. Once one request to a host has spent all its
+attempts on connection failures (refused, reset, no route, connect timeout), the host is
+unreachable for the rest of the run: its other
+requests fail at once with the same one-line reason (:class:`HostUnreachableError`), other
+hosts go on, and the next run tries again.
 """
 
 from __future__ import annotations
@@ -32,7 +40,15 @@ from kaokore.config import (
 )
 from kaokore.errors import FetchError
 
-__all__ = ["ClientSettings", "FetchResult", "PoliteClient", "TransientFetchError", "make_client"]
+__all__ = [
+    "ClientSettings",
+    "ConnectionFailedError",
+    "FetchResult",
+    "HostUnreachableError",
+    "PoliteClient",
+    "TransientFetchError",
+    "make_client",
+]
 
 #: Statuses worth another try: the server is overloaded, restarting or rate limiting.
 RETRY_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -84,14 +100,42 @@ class TransientFetchError(FetchError):
         self.retry_after = retry_after
 
 
+class ConnectionFailedError(TransientFetchError):
+    """No connection to the host at all (refused, reset, unresolvable, connect timeout)."""
+
+    def __init__(self, message: str, *, url: str, host: str) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+
+
+class HostUnreachableError(FetchError):
+    """The host refused every attempt of a request; its other requests are not tried.
+
+    The message is the same for every request to the host, so a summary can say it once.
+    """
+
+    def __init__(self, message: str, *, url: str, host: str) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+
+
 @dataclass
 class _HostGate:
-    """Per-host concurrency and request-rate limits."""
+    """Per-host concurrency and request-rate limits, and whether the host is reachable."""
 
     concurrency: asyncio.Semaphore
     interval: float
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
+    #: Why the host is unreachable for the rest of the run (None: it is not known to be).
+    down: str | None = None
+    #: Cleared when a connection to the host fails, set again when it answers.
+    answering: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Requests that have been sent at least once and have not finished.
+    probing: int = 0
+
+    def __post_init__(self) -> None:
+        self.answering.set()
 
     async def wait_turn(self) -> None:
         async with self.lock:
@@ -100,6 +144,14 @@ class _HostGate:
             self.next_start = max(now, self.next_start) + self.interval
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+@dataclass
+class _Probe:
+    """One request's standing with its host: whether it was sent yet, and through which gate."""
+
+    sent: bool = False
+    gate: _HostGate | None = None
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -138,6 +190,12 @@ class PoliteClient:
         self.requests_made = 0
         self.conditional_requests = 0
         self.bytes_received = 0
+        #: Host -> why it was declared unreachable this run (see the module doc).
+        self.unreachable: dict[str, str] = {}
+        #: Requests not sent because their host was unreachable, per host.
+        self.skipped: dict[str, int] = {}
+        #: Called once per host when it is declared unreachable (the CLI prints a line).
+        self.on_host_down: Callable[[str, str], None] | None = None
 
     async def __aenter__(self) -> PoliteClient:
         return self
@@ -149,7 +207,7 @@ class PoliteClient:
         await self._client.aclose()
 
     def _gate(self, url: str) -> _HostGate:
-        host = urlsplit(url).netloc.lower()
+        host = _host(url)
         gate = self._gates.get(host)
         if gate is None:
             interval = 1.0 / self.settings.host_rate if self.settings.host_rate > 0 else 0.0
@@ -178,15 +236,39 @@ class PoliteClient:
             retry=retry_if_exception_type(TransientFetchError),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                result = await self._fetch_once(
-                    url, etag=etag, last_modified=last_modified, accept=accept
-                )
-                if validate is not None and not result.not_modified:
-                    validate(result)
-                return result
+        probe = _Probe()
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    result = await self._fetch_once(
+                        url, etag=etag, last_modified=last_modified, accept=accept, probe=probe
+                    )
+                    if validate is not None and not result.not_modified:
+                        validate(result)
+                    return result
+        except ConnectionFailedError as exc:
+            raise self._host_down(exc) from exc
+        finally:
+            if probe.gate is not None:
+                probe.gate.probing -= 1
+                if probe.gate.probing == 0:
+                    probe.gate.answering.set()  # no one probes any more: let the rest try
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _host_down(self, exc: ConnectionFailedError) -> HostUnreachableError:
+        """Declare ``exc.host`` unreachable for this run (once) and say why."""
+        gate = self._gate(f"http://{exc.host}/")
+        if gate.down is None:
+            gate.down = (
+                f"host {exc.host} is unreachable ({exc}; "
+                f"{max(1, self.settings.retries)} attempts): its requests are not tried "
+                "again this run"
+            )
+            self.unreachable[exc.host] = gate.down
+            gate.answering.set()  # wake the waiting requests: they fail at once now
+            if self.on_host_down is not None:
+                self.on_host_down(exc.host, gate.down)
+        return HostUnreachableError(gate.down, url=exc.url or "", host=exc.host)
 
     def _wait(self, state: RetryCallState) -> float:
         """Exponential back-off with full jitter, or the server's ``Retry-After`` if longer."""
@@ -199,8 +281,55 @@ class PoliteClient:
             wait = max(wait, error.retry_after)
         return wait
 
+    async def _through_gate(
+        self,
+        gate: _HostGate,
+        url: str,
+        current: str,
+        headers: dict[str, str],
+        probe: _Probe,
+        conditional: bool,
+    ) -> _Response:
+        """Send one request within the host's limits, unless the host is down or failing.
+
+        While a host is failing (a connection failed and nothing answered since), a request
+        that has not been sent yet waits: only the requests already in their retry round
+        probe the host, so a dead host sees one round of retries, not one per request.
+        """
+        host = _host(current)
+        while True:
+            if gate.down is not None:
+                self.skipped[host] = self.skipped.get(host, 0) + 1
+                raise HostUnreachableError(gate.down, url=url, host=host)
+            if not probe.sent and not gate.answering.is_set():
+                await gate.answering.wait()
+                continue
+            async with gate.concurrency:
+                if gate.down is not None or (not probe.sent and not gate.answering.is_set()):
+                    continue  # declared while this request waited its turn: look again
+                if not probe.sent:
+                    probe.sent, probe.gate = True, gate
+                    gate.probing += 1
+                await gate.wait_turn()
+                self.requests_made += 1
+                if conditional:
+                    self.conditional_requests += 1
+                try:
+                    response = await self._send(url, current, headers)
+                except ConnectionFailedError:
+                    gate.answering.clear()
+                    raise
+                gate.answering.set()
+                return response
+
     async def _fetch_once(
-        self, url: str, *, etag: str | None, last_modified: str | None, accept: str | None
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        accept: str | None,
+        probe: _Probe,
     ) -> FetchResult:
         headers: dict[str, str] = {}
         if accept:
@@ -215,12 +344,9 @@ class PoliteClient:
             if scheme not in ALLOWED_SCHEMES:
                 raise FetchError(f"refusing the {scheme or 'missing'} scheme of {current}", url=url)
             gate = self._gate(current)
-            async with gate.concurrency:
-                await gate.wait_turn()
-                self.requests_made += 1
-                if etag or last_modified:
-                    self.conditional_requests += 1
-                response = await self._send(url, current, headers)
+            response = await self._through_gate(
+                gate, url, current, headers, probe, bool(etag or last_modified)
+            )
             if response.status in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")
                 if not location:
@@ -258,6 +384,10 @@ class PoliteClient:
                     chunks.append(chunk)
                 self.bytes_received += size
                 return _Response(response.status_code, response.headers, b"".join(chunks))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ConnectionFailedError(
+                f"connection failed: {exc or type(exc).__name__}", url=url, host=_host(current)
+            ) from exc
         except httpx.TimeoutException as exc:
             raise TransientFetchError(f"timed out ({type(exc).__name__})", url=url) from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -315,6 +445,10 @@ class _Response:
     status: int
     headers: httpx.Headers
     body: bytes
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()
 
 
 def make_client(

@@ -23,11 +23,19 @@ from sqlalchemy.exc import IntegrityError
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
+from kaokore.db.defects import DefectEntry, replace_defects
 from kaokore.db.models import Blob, Face, ImageService, utcnow
-from kaokore.errors import DocumentError, FetchError
+from kaokore.errors import (
+    DiskFullError,
+    FetchError,
+    HarvestError,
+    KaokoreError,
+    ReadOnlyDatabase,
+    operational_error,
+)
 from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
 from kaokore.ingest.documents import DocumentFetcher
-from kaokore.ingest.geometry import execute_plan, plan_crop
+from kaokore.ingest.geometry import execute_plan, intersect, plan_crop
 from kaokore.ingest.imageservice import parse_info
 from kaokore.ingest.records import CropPlan, ImageServiceInfo, Region, TileRequest
 from kaokore.ingest.report import HarvestReport
@@ -41,6 +49,9 @@ CROP_SIZE = 256
 CROP_QUALITY = 95
 #: How far (in pixels) a server's answer may differ from the size asked for.
 SIZE_TOLERANCE = 2
+#: ``Face.crop_status`` of a face whose square lies wholly outside its image: an upstream
+#: defect, recorded once and not retried (a changed region makes a new face key anyway).
+LEFT_OUT = "left_out"
 
 
 def decode_image(
@@ -137,7 +148,13 @@ async def fetch_crops(
                 claims.release(_claim_key(job))
                 report.fail("crops", job.face_key, info)
             elif info is not None:
-                await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
+                try:
+                    await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
+                except Exception as exc:  # no exception escapes a crop (issue 14)
+                    reason = str(isolated_crop_error(exc, job.face_key))
+                    _record_failure(database, job, reason)
+                    claims.release(_claim_key(job))
+                    report.fail("crops", job.face_key, reason)
             if advance is not None:
                 advance(1)
 
@@ -146,6 +163,17 @@ async def fetch_crops(
     finally:
         writer.flush()
         claims.close()
+
+
+def isolated_crop_error(exc: Exception, face_key: str) -> Exception:
+    """The reason to record for one crop; a full disk or read-only database is raised again."""
+    operational = operational_error(exc)
+    if isinstance(operational, (DiskFullError, ReadOnlyDatabase)):
+        raise exc
+    if isinstance(exc, KaokoreError):
+        return exc
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return HarvestError(f"{face_key}: {type(exc).__name__}: {text}".rstrip(": "))
 
 
 def _claim_key(job: _Job) -> str:
@@ -178,7 +206,9 @@ def _pending_jobs(
             Face.image_service_id,
         )
         .where(
-            Face.deleted.is_(False), Face.crop_status != "ok", Face.image_service_id.is_not(None)
+            Face.deleted.is_(False),
+            Face.crop_status.not_in(("ok", LEFT_OUT)),
+            Face.image_service_id.is_not(None),
         )
         .order_by(Face.id)
     )
@@ -213,9 +243,10 @@ async def _service_infos(
         try:
             fetched = await documents.fetch_json(url, kind="info")
             info = parse_info(fetched.data, url)
-        except (FetchError, DocumentError) as exc:
-            reason = f"image service info {url}: {exc}"
-            documents.record_failure(url, "info", exc)
+        except Exception as exc:  # any error is this document's (issue 14)
+            error = isolated_crop_error(exc, url)
+            reason = f"image service info {url}: {error}"
+            documents.record_failure(url, "info", error)
             return service_id, reason
         with database.session() as session:
             document = documents.commit_document(session, fetched)
@@ -237,6 +268,10 @@ async def _fetch_one(
     crop_size: int,
     writer: _CropWriter,
 ) -> None:
+    if intersect(job.square, info.width, info.height) is None:
+        _left_out(database, report, job, info)
+        writer.claims.release(_claim_key(job))
+        return
     try:
         plan = plan_crop(info, job.square, target=crop_size)
     except ValueError as exc:
@@ -338,6 +373,30 @@ def _record_crops(
             return
         except IntegrityError:  # another ingest stored the same blob at the same moment
             continue
+
+
+def _left_out(database: Database, report: HarvestReport, job: _Job, info: ImageServiceInfo) -> None:
+    """A square wholly outside its image: a defect that leaves the face without a crop."""
+    url = f"{info.base_url}/info.json"
+    reason = (
+        f"the square {job.square.iiif} lies wholly outside the {info.width}x{info.height} "
+        "image; the face is left out"
+    )
+    entry = DefectEntry(
+        document_url=url,
+        stage="crop",
+        pointer="/",
+        code="region_outside",
+        reason=reason,
+        outcome="left_out",
+        subject=job.face_key,
+    )
+    with database.session() as session:
+        face = session.get(Face, job.face_id)
+        if face is not None:
+            face.crop_status, face.crop_error = LEFT_OUT, reason
+        replace_defects(session, url, "crop", [entry], subjects=[job.face_key])
+    report.defect("region_outside", "left_out", f"{job.face_key}: {reason}")
 
 
 def _record_failure(database: Database, job: _Job, reason: str) -> None:

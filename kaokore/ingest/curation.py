@@ -36,6 +36,8 @@ from kaokore.ingest.records import (
     Agent,
     Curation,
     CurationFace,
+    Defect,
+    DefectOutcome,
     DocumentKind,
     LabelValue,
     Region,
@@ -71,7 +73,8 @@ MANIFEST_TYPES: Final = frozenset(
 _KEIO_CALL_NUMBER: Final = "慶応義塾大学請求記号"
 _ANNOTATION_LABEL: Final = "Annotation"
 _NUMBER: Final = r"\d+(?:\.\d+)?"
-_XYWH: Final = re.compile(rf"^(?:pixel:)?({_NUMBER}),({_NUMBER}),({_NUMBER}),({_NUMBER})$")
+#: x and y may be negative: real regions start outside the page (the official 1.2 has 8).
+_XYWH: Final = re.compile(rf"^(?:pixel:)?(-?{_NUMBER}),(-?{_NUMBER}),({_NUMBER}),({_NUMBER})$")
 
 
 # --- the sniffer --------------------------------------------------------------------------
@@ -118,27 +121,52 @@ def looks_like_curation(doc: object) -> bool:
 
 
 def parse_curation(doc: Mapping[str, Any], url: str) -> Curation:
-    """Read a curation fetched from ``url`` into its selections and faces.
+    """Read a curation fetched from ``url`` into its selections, faces and defects.
 
-    Raises DocumentError naming ``url`` and the field (``/selections/0/members/3/@id``)
-    for a document that has no selections list, a member without an id, a region that is
-    not ``x,y,w,h``, or a metadata entry of an unknown shape.
+    Isolation at the smallest unit: a member that cannot be read (no id, a region that is
+    not ``x,y,w,h``) is left out with a :class:`Defect`, and the other members are read; a
+    metadata entry that cannot be read (an empty label, no value, an unknown shape) is
+    skipped with a defect and its face kept; a selection that cannot be read (no ``within``,
+    neither members nor canvases) fails alone. Raises DocumentError, naming ``url`` and the
+    field, only when the document is not readable as a curation at all (no selections list).
     """
     if "selections" not in doc:
         raise DocumentError("is not a curation: it has no selections", url=url, field="/selections")
     selections = as_list(doc["selections"], url, "/selections")
-    label, _lang = text_and_lang(doc.get("label"), url, "/label")
-    return Curation(
+    try:
+        label, _lang = text_and_lang(doc.get("label"), url, "/label")
+    except DocumentError:
+        label = None  # a curation's own label is decoration: never a reason to refuse it
+    defects: list[Defect] = []
+    read: list[Selection] = []
+    for index, item in enumerate(selections):
+        field = join("/selections", index)
+        try:
+            read.append(_selection(item, url, field, defects))
+        except DocumentError as exc:
+            defects.append(_defect(exc, url, field, "selection_unreadable", "left_out"))
+    return Curation(url=url, label=label, selections=tuple(read), defects=tuple(defects))
+
+
+def _defect(
+    exc: DocumentError,
+    url: str,
+    field: str,
+    code: str,
+    outcome: DefectOutcome,
+    member_uri: str | None = None,
+) -> Defect:
+    return Defect(
         url=url,
-        label=label,
-        selections=tuple(
-            _selection(item, url, join("/selections", index))
-            for index, item in enumerate(selections)
-        ),
+        pointer=exc.field or field,
+        code=code,
+        reason=exc.reason,
+        outcome=outcome,
+        member_uri=member_uri,
     )
 
 
-def _selection(item: object, url: str, field: str) -> Selection:
+def _selection(item: object, url: str, field: str, defects: list[Defect]) -> Selection:
     node = as_dict(item, url, field)
     range_id = as_str(node.get("@id", node.get("id")), url, join(field, "@id"))
     if "members" not in node and "canvases" not in node:
@@ -150,13 +178,16 @@ def _selection(item: object, url: str, field: str) -> Selection:
     whole: list[str] = []
     seen: set[str] = set()
     for key in ("members", "canvases"):
-        for face, canvas in _entries(node, key, url, field):
+        for face, canvas in _entries(node, key, url, field, defects):
             if face is not None and face.member_uri not in seen:
                 seen.add(face.member_uri)
                 faces.append(face)
             elif canvas is not None and canvas not in whole:
                 whole.append(canvas)
-    label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
+    try:
+        label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
+    except DocumentError:
+        label = None
     return Selection(
         range_id=range_id,
         label=label,
@@ -168,14 +199,32 @@ def _selection(item: object, url: str, field: str) -> Selection:
 
 
 def _entries(
-    node: Mapping[str, Any], key: str, url: str, field: str
+    node: Mapping[str, Any], key: str, url: str, field: str, defects: list[Defect]
 ) -> Iterable[tuple[CurationFace | None, str | None]]:
-    """Each member or canvas as a face, or as a whole canvas (no region)."""
+    """Each member or canvas as a face, or as a whole canvas (no region).
+
+    A member that cannot be read is left out with a defect; the others are read.
+    """
     if node.get(key) is None:
         return
     entries = as_list(node[key], url, join(field, key))
     for index, entry in enumerate(entries):
-        yield _entry(entry, url, join(field, key, index))
+        where = join(field, key, index)
+        try:
+            yield _entry(entry, url, where, defects)
+        except DocumentError as exc:
+            defects.append(
+                _defect(exc, url, where, "member_unreadable", "left_out", _member_id(entry))
+            )
+
+
+def _member_id(entry: object) -> str | None:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):
+        value = entry.get("@id", entry.get("id"))
+        return value if isinstance(value, str) else None
+    return None
 
 
 def _within(value: object, url: str, field: str) -> tuple[str, str | None]:
@@ -201,7 +250,10 @@ def _within_object(value: dict[str, Any], url: str, field: str) -> tuple[str, st
     manifest_url = node_id(value)
     if manifest_url is None:
         raise DocumentError("the manifest has no @id", url=url, field=join(field, "@id"))
-    label, _lang = text_and_lang(value.get("label"), url, join(field, "label"))
+    try:
+        label, _lang = text_and_lang(value.get("label"), url, join(field, "label"))
+    except DocumentError:
+        label = None
     return manifest_url, label
 
 
@@ -218,7 +270,9 @@ def _manifest_index(values: list[Any]) -> int:
     return 0
 
 
-def _entry(entry: object, url: str, field: str) -> tuple[CurationFace | None, str | None]:
+def _entry(
+    entry: object, url: str, field: str, defects: list[Defect]
+) -> tuple[CurationFace | None, str | None]:
     node: dict[str, Any] = {}
     if isinstance(entry, str):
         member_uri = as_str(entry, url, field)
@@ -228,10 +282,18 @@ def _entry(entry: object, url: str, field: str) -> tuple[CurationFace | None, st
     canvas_uri, region = split_member_uri(member_uri, url, join(field, "@id"))
     if region is None:
         return None, canvas_uri
-    label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
-    pairs = _pairs(node.get("metadata"), url, join(field, "metadata"))
+    try:
+        label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
+    except DocumentError:
+        label = None  # the member's label is decoration; its metadata carries the labels
+    pairs = _pairs(node.get("metadata"), url, join(field, "metadata"), member_uri, defects)
     face = CurationFace(
-        member_uri=member_uri, canvas_uri=canvas_uri, region=region, label=label, pairs=pairs
+        member_uri=member_uri,
+        canvas_uri=canvas_uri,
+        region=region,
+        label=label,
+        pairs=pairs,
+        pointer=field,
     )
     return face, None
 
@@ -249,7 +311,9 @@ def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Region
 def parse_xywh(value: str, url: str, field: str) -> Region:
     """A media-fragment ``xywh`` value (``pixel:`` optional) as a Region of whole pixels.
 
-    Decimal values are rounded; ``percent:``, negative or empty sizes are DocumentErrors.
+    Decimal values are rounded; ``x`` and ``y`` may be negative (a region reaching past the
+    page's top or left edge, as real ones do); ``percent:``, negative or empty sizes are
+    DocumentErrors.
     """
     match = _XYWH.match(value.strip())
     if match is None:
@@ -265,14 +329,36 @@ def parse_xywh(value: str, url: str, field: str) -> Region:
 # --- metadata -----------------------------------------------------------------------------
 
 
-def _pairs(value: object, url: str, field: str) -> tuple[LabelValue, ...]:
+def _pairs(
+    value: object, url: str, field: str, member_uri: str, defects: list[Defect]
+) -> tuple[LabelValue, ...]:
+    """The label/value pairs of a member; an entry that cannot be read is skipped.
+
+    The face keeps its other labels and the skipped entry becomes a ``kept`` defect. An
+    entry with an empty label (the official files' bare ``=``) is skipped the same way; an
+    empty value under a real label is kept as upstream wrote it (``タグ=`` and ``制作年=``
+    say "none", on most faces).
+    """
     if value is None:
         return ()
-    entries = as_list(value, url, field)
+    try:
+        entries = as_list(value, url, field)
+    except DocumentError as exc:
+        defects.append(_defect(exc, url, field, "metadata_unreadable", "kept", member_uri))
+        return ()
     pairs: list[LabelValue] = []
     counts: dict[str, int] = {}
     for index, entry in enumerate(entries):
-        for label, raw, agent in _entry_values(entry, url, join(field, index)):
+        where = join(field, index)
+        try:
+            values = _entry_values(entry, url, where)
+        except _EmptyLabel as exc:
+            defects.append(_defect(exc, url, where, "empty_label", "kept", member_uri))
+            continue
+        except DocumentError as exc:
+            defects.append(_defect(exc, url, where, "metadata_unreadable", "kept", member_uri))
+            continue
+        for label, raw, agent in values:
             position = counts.get(label, 0)
             counts[label] = position + 1
             pairs.append(
@@ -287,16 +373,30 @@ def _pairs(value: object, url: str, field: str) -> tuple[LabelValue, ...]:
     return tuple(pairs)
 
 
+class _EmptyLabel(DocumentError):
+    """A metadata entry whose label is empty: skipped, its face kept."""
+
+
 def _entry_values(entry: object, url: str, field: str) -> list[tuple[str, str, Agent]]:
     """The (label, raw value, agent) triples of one metadata entry (arrays give several)."""
     node = as_dict(entry, url, field)
     label, _lang = text_and_lang(node.get("label"), url, join(field, "label"))
     if label is None or not label.strip():
-        raise DocumentError("a metadata entry needs a label", url=url, field=join(field, "label"))
+        value = node.get("value")
+        shown = f" (its value is {value!r})" if value not in (None, "") else ""
+        raise _EmptyLabel(
+            f"a metadata entry with an empty label{shown} is skipped; the face is kept",
+            url=url,
+            field=join(field, "label"),
+        )
     label = label.strip()
     agent = _agent(node.get("agent"), url, join(field, "agent"))
     if "value" not in node:
-        raise DocumentError("a metadata entry needs a value", url=url, field=join(field, "value"))
+        raise DocumentError(
+            f"the metadata entry {label!r} has no value; it is skipped, the face kept",
+            url=url,
+            field=join(field, "value"),
+        )
     raws = _values(node["value"], label, url, join(field, "value"))
     return [(label, raw, agent) for raw in raws]
 

@@ -6,13 +6,19 @@ The steps, all pure:
    smaller than the canvas (the official KaoKore URLs skip this step).
 2. :func:`centred_square`: the face as a square around the region, unclamped (this is what
    the face key uses, as the official crops did, negative coordinates included).
-3. :func:`clamp_square` (optional): shift the square inside the image.
+3. :func:`intersect`: the part of the square inside the image, which is what is cut.
 4. :func:`plan_crop`: the requests the service's version and level allow, and how to turn
    the fetched images into the crop; :func:`execute_plan` does that with Pillow.
 
 Requests never ask for a size above the region (a strict 3.0 server refuses it without
 ``^``) and respect ``maxWidth``/``maxHeight``/``maxArea``; level 0 gets only listed sizes or
-tiles, and the crop is cut locally. Parts of a square outside the image come out black.
+tiles, and the crop is cut locally.
+
+A square that reaches past the image's edge (real KaoKore regions do: ``-19,1240,195,195``)
+is cut at the edge, as the Image API specifies for such a region (never padded, never
+refused), and the part inside is resized to the square output: exactly what the official
+``{region}/256,256/`` requests gave, so the crop looks like the official image of the face.
+:func:`clamp_square` (shifting the square inside) is kept for callers that want it.
 """
 
 from __future__ import annotations
@@ -123,20 +129,24 @@ class _Candidate:
 def plan_crop(info: ImageServiceInfo, square: Region, target: int = DEFAULT_CROP_SIZE) -> CropPlan:
     """Plan the requests that give ``square`` (image pixels) as a ``target`` px crop.
 
-    Level 1 and 2 (2.1 and 3.0): one request for the part of the square inside the image,
-    at its own size (``max`` on 3.0, ``full`` on 2.1) or, where that exceeds a size limit,
-    at the largest ``{w},`` the limits allow. Level 0: the cheapest of the listed sizes (or
-    the full image) and the tile grids that still resolve the square at ``target`` px or
-    more (else the sharpest), cut locally. Raises ValueError for a square outside the
-    image or when the service allows no request at all.
+    ``square`` may already be a rectangle cut at the edge (a stored face's cut). It is first
+    cut at the image's edge (see the module doc): the part inside, a rectangle where the
+    square reached past the edge, is what the plan gives, resized to ``target`` squared.
+
+    Level 1 and 2 (2.1 and 3.0): one request for that part at its own size (``max`` on 3.0,
+    ``full`` on 2.1) or, where that exceeds a size limit, at the largest ``{w},`` the limits
+    allow. Level 0: the cheapest of the listed sizes (or the full
+    image) and the tile grids that still resolve the square at ``target`` px or more (else
+    the sharpest), cut locally. Raises ValueError for a square wholly outside the image or
+    when the service allows no request at all.
     """
-    _positive(target=target)
-    side = _square_side(square)
+    _positive(target=target, width=square.w, height=square.h)
     inside = intersect(square, info.width, info.height)
     if inside is None:
         raise ValueError(
             f"the square {square.iiif} lies outside the {info.width}x{info.height} image"
         )
+    square, side = inside, max(inside.w, inside.h)
     if info.level >= 1:
         return _region_plan(info, square, inside, target)
     candidates = [

@@ -25,11 +25,21 @@ from sqlalchemy.exc import IntegrityError
 from kaokore.config import DEFAULT_FEED_URL
 from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
+from kaokore.db.defects import clear_defects, replace_defects
 from kaokore.db.models import Document, Source, utcnow
-from kaokore.errors import DocumentError, FetchError, UsageError
+from kaokore.errors import (
+    DiskFullError,
+    DocumentError,
+    FetchError,
+    KaokoreError,
+    ReadOnlyDatabase,
+    UsageError,
+    operational_error,
+)
 from kaokore.ingest.client import ClientSettings, PoliteClient, make_client
 from kaokore.ingest.crops import CROP_SIZE, fetch_crops
 from kaokore.ingest.curation import document_kind, parse_curation
+from kaokore.ingest.defects import describe, entry_of
 from kaokore.ingest.documents import DocumentFetcher, FetchedDocument
 from kaokore.ingest.feed import newest_per_object, next_page, parse_feed_page, walk_start
 from kaokore.ingest.imageservice import parse_info
@@ -38,14 +48,25 @@ from kaokore.ingest.records import Curation, ImageServiceInfo, Manifest
 from kaokore.ingest.report import HarvestReport, Stage
 from kaokore.ingest.store import CurationOutcome, retract_document, store_curation
 
-__all__ = ["HarvestOptions", "ProgressSink", "fetch_crops_only", "harvest", "resolve_sources"]
+__all__ = [
+    "HarvestOptions",
+    "ProgressSink",
+    "fetch_crops_only",
+    "harvest",
+    "isolated",
+    "resolve_sources",
+]
 
 #: Most pages a feed walk follows in one run (a guard against a ``prev`` loop).
 MAX_FEED_PAGES = 10_000
 
 
 class ProgressSink(Protocol):
-    """Where the harvester reports progress (the CLI passes a rich display)."""
+    """Where the harvester reports progress (the CLI passes a rich display).
+
+    A sink may also have ``host_down(host, reason)``, called once per host the client
+    declares unreachable, so the user hears of it while the harvest goes on.
+    """
 
     def total(self, stage: Stage, n: int) -> None: ...
 
@@ -104,6 +125,23 @@ def resolve_sources(database: Database, given: Sequence[str]) -> list[str]:
     return urls
 
 
+def isolated(exc: Exception, url: str) -> KaokoreError:
+    """The error to record as ``url``'s failure; operational failures are raised again.
+
+    Why not record those too: a full disk or a read-only database fails every later
+    document the same way, and recording would fail as well; the run stops with one line
+    (``kaokore.errors.operational_error``) and the next run resumes.
+    """
+    operational = operational_error(exc)
+    if isinstance(operational, (DiskFullError, ReadOnlyDatabase)):
+        raise exc
+    if isinstance(exc, KaokoreError):
+        return exc
+    text = str(exc).strip()
+    first = text.splitlines()[0][:300] if text else ""
+    return DocumentError(f"{type(exc).__name__}: {first}" if first else type(exc).__name__, url=url)
+
+
 class _Harvest:
     """The state of one run: database, client, fetcher, report and the face budget."""
 
@@ -145,6 +183,13 @@ class _Harvest:
     # -- sources -------------------------------------------------------------------------
 
     async def source(self, url: str) -> None:
+        """Harvest one source; whatever goes wrong with it is its recorded failure."""
+        try:
+            await self._source(url)
+        except Exception as exc:
+            self.failed(url, "source", isolated(exc, url))
+
+    async def _source(self, url: str) -> None:
         try:
             fetched = await self.fetch(url, "source")
         except (FetchError, DocumentError) as exc:
@@ -167,7 +212,7 @@ class _Harvest:
         if kind == "feed":
             await self.feed(url, fetched, source_id)
         else:
-            await self.curation(url, fetched)
+            await self.guarded_curation(url, fetched)
 
     def remember_source(self, url: str, kind: str) -> int | None:
         if self.options.dry_run:
@@ -273,9 +318,24 @@ class _Harvest:
                         return
                     self.failed(url, "curation", exc)
                     return
-                await self.curation(url, fetched)
+                except Exception as exc:  # a body that breaks the reader (nesting, say)
+                    self.failed(url, "curation", isolated(exc, url))
+                    return
+                await self.guarded_curation(url, fetched)
         finally:
             self.claims.release(f"curation:{url}")
+
+    async def guarded_curation(self, url: str, fetched: FetchedDocument) -> None:
+        """One curation, its manifests and its store: no exception escapes it.
+
+        An error of any kind (a hostile manifest, a bug met by odd data) becomes this
+        curation's recorded failure, retried next run; the harvest goes on with the next
+        document. Only operational failures (a full disk) stop the run.
+        """
+        try:
+            await self.curation(url, fetched)
+        except Exception as exc:
+            self.failed(url, "curation", isolated(exc, url))
 
     async def curation_gone(self, url: str) -> None:
         """A curation deleted upstream: its faces lose its labels (history kept)."""
@@ -286,6 +346,7 @@ class _Harvest:
             if document is None or document.status == "deleted":
                 return
             deleted = retract_document(session, document, utcnow())
+            clear_defects(session, url)
         self.report.count("documents", "deleted")
         self.report.count("faces", "deleted", deleted)
 
@@ -295,8 +356,8 @@ class _Harvest:
             return
         try:
             curation = parse_curation(fetched.data, url)
-        except DocumentError as exc:
-            self.failed(url, "curation", exc)
+        except Exception as exc:
+            self.failed(url, "curation", isolated(exc, url))
             return
         manifests, infos, problems = await self.manifests_of(curation)
         if self.face_budget is not None and self.face_budget <= 0:
@@ -314,9 +375,10 @@ class _Harvest:
             try:
                 fetched = await self.fetch(manifest_url, "manifest")
                 manifest = parse_manifest(fetched.data, manifest_url)
-            except (FetchError, DocumentError) as exc:
-                self.failed(manifest_url, "manifest", exc)
-                problems.append(f"manifest {manifest_url}: {exc}")
+            except Exception as exc:
+                error = isolated(exc, manifest_url)
+                self.failed(manifest_url, "manifest", error)
+                problems.append(f"manifest {manifest_url}: {error}")
                 continue
             await self.commit_plain(fetched)
             manifests[manifest_url] = manifest
@@ -325,9 +387,10 @@ class _Harvest:
             try:
                 fetched = await self.fetch(info_url, "info")
                 infos[service_url] = parse_info(fetched.data, info_url)
-            except (FetchError, DocumentError) as exc:
-                self.failed(info_url, "info", exc)
-                problems.append(f"image service {info_url}: {exc}")
+            except Exception as exc:
+                error = isolated(exc, info_url)
+                self.failed(info_url, "info", error)
+                problems.append(f"image service {info_url}: {error}")
                 continue
             await self.commit_plain(fetched)
         return manifests, infos, problems
@@ -414,9 +477,11 @@ class _Harvest:
                 elif truncated:
                     document.status = "pending"  # --max-faces stopped it: finish next run
                 else:
+                    # Defects are the document's, not failures: it is done, and an unchanged
+                    # copy is not fetched again because of them.
                     self.documents.commit_document(session, fetched)
-                    if outcome.skipped:
-                        document.error = "; ".join(f"{m}: {why}" for m, why in outcome.skipped)
+                defects = [*curation.defects, *outcome.defects]
+                replace_defects(session, url, "curation", [entry_of(d) for d in defects])
                 if self.options.dry_run:
                     session.rollback()
                 else:
@@ -447,8 +512,8 @@ class _Harvest:
             self.store_sync, url, fetched, curation, manifests, infos, problems
         )
         self.report.count("documents", "failed" if problems else ("new" if was_new else "updated"))
-        for member, why in outcome.skipped:
-            self.report.fail("faces", member, why)
+        for defect in [*curation.defects, *outcome.defects]:
+            self.report.defect(defect.code, defect.outcome, describe(defect))
         self.report.count("faces", "new", outcome.new)
         self.report.count("faces", "updated", outcome.updated)
         self.report.count("faces", "unchanged", outcome.unchanged)
@@ -470,6 +535,7 @@ async def harvest(
     progress = progress or _NoProgress()
     urls = resolve_sources(database, sources)
     async with make_client(client_settings, transport=transport) as client:
+        client.on_host_down = getattr(progress, "host_down", None)
         run = _Harvest(database, client, options, progress)
         try:
             for url in urls:
@@ -485,13 +551,20 @@ async def harvest(
                 options=options,
                 progress=progress,
             )
-        run.report.requests = client.requests_made
-        run.report.conditional_requests = client.conditional_requests
-        run.report.bytes_received = client.bytes_received
+        _count_requests(run.report, client)
     faces = run.report.counts["faces"]
     if not options.dry_run and (faces["new"] or faces["deleted"]):
         await asyncio.to_thread(database.analyze)
     return run.report
+
+
+def _count_requests(report: HarvestReport, client: PoliteClient) -> None:
+    """What went over the wire, and what was not sent to unreachable hosts."""
+    report.requests = client.requests_made
+    report.conditional_requests = client.conditional_requests
+    report.bytes_received = client.bytes_received
+    report.unreachable = dict(client.unreachable)
+    report.requests_skipped = sum(client.skipped.values())
 
 
 async def fetch_pending_crops(
@@ -534,6 +607,7 @@ async def fetch_crops_only(
     progress = progress or _NoProgress()
     report = HarvestReport()
     async with make_client(client_settings, transport=transport) as client:
+        client.on_host_down = getattr(progress, "host_down", None)
         await fetch_pending_crops(
             database,
             client,
@@ -542,7 +616,5 @@ async def fetch_crops_only(
             options=options,
             progress=progress,
         )
-        report.requests = client.requests_made
-        report.conditional_requests = client.conditional_requests
-        report.bytes_received = client.bytes_received
+        _count_requests(report, client)
     return report

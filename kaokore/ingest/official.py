@@ -520,7 +520,8 @@ def _tag_defects(official: OfficialVersion) -> Iterator[Finding]:
             reason = f"tags for {tag.number:08d}.jpg, whose line in {URLS} {where}"
             yield _defect(path, tag.line, reason, "tags_on_blank_line")
         if any(pair.key == "" for pair in tag.pairs):
-            yield _defect(path, tag.line, "an empty pair '=' (no key, no value)", "empty_key")
+            reason = "an empty pair '=' (no key, no value) is skipped; the face is kept"
+            yield _defect(path, tag.line, reason, "empty_key")
         if url is not None and url.service_key is not None:
             mismatch = _record_mismatch(tag, url.service_key)
             if mismatch is not None:
@@ -612,7 +613,11 @@ def _normalise(key: str, raw: str, tag: TagLine) -> str:
 
 
 def assertions_of(tag: TagLine) -> tuple[Assertion, ...]:
-    """The tag line as annotations: every pair, raw and normalised, in file order."""
+    """The tag line as annotations: every pair, raw and normalised, in file order.
+
+    A bare ``=`` (no key) is skipped, as a curation's metadata entry with an empty label
+    is: one outcome per face whichever door it came in by (the ``empty_key`` defect).
+    """
     return tuple(
         Assertion(
             label=pair.key,
@@ -621,6 +626,7 @@ def assertions_of(tag: TagLine) -> tuple[Assertion, ...]:
             position=pair.position,
         )
         for pair in tag.pairs
+        if pair.key.strip()
     )
 
 

@@ -20,6 +20,8 @@ __all__ = [
     "CropPlan",
     "Curation",
     "CurationFace",
+    "Defect",
+    "DefectOutcome",
     "DocumentKind",
     "FeedKind",
     "FeedPage",
@@ -42,6 +44,8 @@ FeedKind = Literal["collection", "page"]
 Agent = Literal["human", "machine"]
 ApiVersion = Literal["2", "3"]
 DocumentKind = Literal["curation", "feed", "manifest", "unknown"]
+#: What became of the face a defect touches: kept (with a repair) or left out.
+DefectOutcome = Literal["kept", "left_out"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,6 +104,28 @@ class FeedPage:
     total_items: int | None = None
 
 
+# --- defects -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Defect:
+    """Something wrong upstream that one member (or selection) had, and what was done.
+
+    ``url`` is the document, ``pointer`` the JSON pointer of the offending part
+    (``/selections/0/members/3/metadata/0``), ``code`` a stable name for the kind
+    (``empty_label``, ``region_outside``, ...), ``reason`` the sentence a person reads.
+    ``outcome`` says whether the face was kept (with the repair ``reason`` names) or left
+    out. Defects are warnings: an ingest that stored everything else exits 0.
+    """
+
+    url: str
+    pointer: str
+    code: str
+    reason: str
+    outcome: DefectOutcome
+    member_uri: str | None = None
+
+
 # --- curations ----------------------------------------------------------------------------
 
 
@@ -120,13 +146,17 @@ class LabelValue:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CurationFace:
-    """A member of a selection that marks a region of a canvas: one face."""
+    """A member of a selection that marks a region of a canvas: one face.
+
+    ``pointer`` is the member's JSON pointer in its curation (for defect records).
+    """
 
     member_uri: str
     canvas_uri: str
     region: Region
     label: str | None
     pairs: tuple[LabelValue, ...]
+    pointer: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,11 +177,16 @@ class Selection:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Curation:
-    """A ``cr:Curation`` document: its selections, one per manifest."""
+    """A ``cr:Curation`` document: its selections, one per manifest.
+
+    ``defects`` lists the members, metadata entries and selections that could not be read
+    (left out) or were read with a repair (kept): the rest of the document is read.
+    """
 
     url: str
     label: str | None
     selections: tuple[Selection, ...]
+    defects: tuple[Defect, ...] = ()
 
     @property
     def faces(self) -> tuple[CurationFace, ...]:

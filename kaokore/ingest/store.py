@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Canvas, Document, Face, ImageService, Work
 from kaokore.db.repository import Assertion, sync_annotations, upsert
-from kaokore.ingest.geometry import centred_square, clamp_square, scale_to_image
+from kaokore.ingest.geometry import centred_square, intersect, scale_to_image
 from kaokore.ingest.identity import face_key, normalise_manifest_url, service_key
 from kaokore.ingest.manifest import find_canvas
 from kaokore.ingest.records import (
     Curation,
     CurationFace,
+    Defect,
     ImageServiceInfo,
     LabelValue,
     Manifest,
@@ -42,13 +43,17 @@ __all__ = [
 
 @dataclass
 class CurationOutcome:
-    """What storing one curation changed, and the faces it had to skip (with reasons)."""
+    """What storing one curation changed, and the defects of the faces it met.
+
+    ``defects`` are those only the store can see (a canvas the manifest lacks, a region
+    outside its page): faces left out, or kept and flagged.
+    """
 
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
     face_ids: list[int] = field(default_factory=list)
 
 
@@ -168,30 +173,31 @@ def _store_face(
 ) -> Face | None:
     canvas = find_canvas(manifest, face.canvas_uri)
     if canvas is None:
-        outcome.skipped.append((face.member_uri, f"canvas not found in manifest {manifest.url}"))
+        _defect(outcome, document, face, "canvas_not_found", f"canvas not found in {manifest.url}")
         return None
     if canvas.service is None:
-        outcome.skipped.append((face.member_uri, f"canvas {canvas.uri} has no image service"))
+        _defect(outcome, document, face, "no_image_service", f"{canvas.uri} has no image service")
         return None
     info = infos.get(canvas.service.base_url)
     image_w, image_h = _image_size(canvas, info)
     region = face.region
-    if (
-        region.x >= canvas.width
-        or region.y >= canvas.height
-        or region.x + region.w <= 0
-        or region.y + region.h <= 0
-    ):
-        outcome.skipped.append(
-            (
-                face.member_uri,
-                f"region {region} lies outside the canvas {canvas.width}x{canvas.height}",
-            )
+    page = f"the {canvas.width}x{canvas.height} page"
+    if intersect(region, canvas.width, canvas.height) is None:
+        _defect(
+            outcome, document, face, "region_outside", f"region {region.iiif} lies outside {page}"
         )
         return None
     scaled = scale_to_image(region, canvas.width, canvas.height, image_w, image_h)
     square = centred_square(scaled)
-    cut = clamp_square(square, image_w, image_h)
+    # Cut at the image's edge, as the Image API does for a region reaching past it; the
+    # crop stage resizes the cut to the square output (see kaokore.ingest.geometry).
+    cut = intersect(square, image_w, image_h) or square
+    if intersect(region, canvas.width, canvas.height) != region:
+        reason = (
+            f"region {region.iiif} reaches past the edge of {page}: kept, cut at the edge "
+            "and resized to the square"
+        )
+        _defect(outcome, document, face, "region_partly_outside", reason, kept=True)
 
     work: Work = _cached_upsert(
         session,
@@ -287,6 +293,27 @@ def _store_face(
     else:
         outcome.unchanged += 1
     return row
+
+
+def _defect(
+    outcome: CurationOutcome,
+    document: Document,
+    face: CurationFace,
+    code: str,
+    reason: str,
+    *,
+    kept: bool = False,
+) -> None:
+    outcome.defects.append(
+        Defect(
+            url=document.url,
+            pointer=face.pointer,
+            code=code,
+            reason=reason if kept else f"{reason}; the face is left out",
+            outcome="kept" if kept else "left_out",
+            member_uri=face.member_uri,
+        )
+    )
 
 
 @dataclass

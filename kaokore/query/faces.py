@@ -32,6 +32,7 @@ from kaokore.periods import combine_periods
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.filters import FaceFilter, Values, face_ids_select, not_indexed, validate
 from kaokore.query.names import DERIVED_COLUMNS, label_key
+from kaokore.query.provenance import annotation_provenance
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow
 from kaokore.vocab import KEY_ENGLISH, RECORD_ID_KEYS, VALUE_ENGLISH
 
@@ -570,6 +571,8 @@ def history(database: DatabaseLike, face: int | str) -> list[HistoryRow]:
             .where(Annotation.face_id == face_id)
             .order_by(Annotation.asserted_at, Annotation.label, Annotation.position, Annotation.id)
         )
+        found = list(session.execute(query))
+        provenance = annotation_provenance(session, [row.id for row, _url, _kind in found])
         return [
             HistoryRow(
                 annotation_id=row.id,
@@ -583,6 +586,7 @@ def history(database: DatabaseLike, face: int | str) -> list[HistoryRow]:
                 document_kind=kind,
                 asserted_at=row.asserted_at,
                 retracted_at=row.retracted_at,
+                provenance=provenance.get(row.id),
             )
-            for row, url, kind in session.execute(query)
+            for row, url, kind in found
         ]

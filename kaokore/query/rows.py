@@ -196,6 +196,8 @@ class HistoryRow:
     document_kind: str | None
     asserted_at: dt.datetime
     retracted_at: dt.datetime | None
+    #: For a machine suggestion or a reviewer's decision: which model or reviewer, and how.
+    provenance: str | None = None
 
     @property
     def current(self) -> bool:
@@ -215,6 +217,7 @@ class HistoryRow:
             "asserted_at": self.asserted_at.isoformat(),
             "retracted_at": self.retracted_at.isoformat() if self.retracted_at else None,
             "current": self.current,
+            "provenance": self.provenance,
         }
 
 

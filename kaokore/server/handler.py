@@ -106,6 +106,16 @@ class IIIFHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _known_host(host: str | None, port: int) -> bool:
+    """Whether a request's Host header names this server (absent: HTTP/1.0, allowed)."""
+    if host is None:
+        return True
+    name, _, given_port = host.strip().lower().rpartition(":")
+    if not name:  # no port in the header
+        name, given_port = given_port, "80"
+    return name in ("127.0.0.1", "localhost") and given_port == str(port)
+
+
 def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
@@ -191,6 +201,10 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, *, head: bool) -> int:
         server = self.server
+        if not _known_host(self.headers.get("Host"), server.server_port):
+            # A page on another site that rebinds its DNS name to 127.0.0.1 sends its own
+            # name here: refused, so the mirror is readable only under its own address.
+            return self._write(Response(421, b"unknown host: use 127.0.0.1\n"), head=head)
         if server.latency > 0:
             server.stopping.wait(server.latency)
         decision = server.faults.decide(self.path) if server.faults is not None else None
@@ -208,8 +222,11 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
             response = self._route()
         except ImageApiError as exc:
             response = Response(exc.status, f"{exc.message}\n".encode())
-        except (OSError, ValueError) as exc:
-            response = Response(500, f"server error: {exc}\n".encode())
+        except MemoryError:
+            response = Response(413, b"the requested image is too large to render\n")
+        except Exception as exc:  # never an empty reply, and never a local path in one
+            self.log_error("%s while answering %r: %s", type(exc).__name__, self.path, exc)
+            response = Response(500, b"server error\n")
         truncate = decision is FaultKind.TRUNCATED
         return self._write(response, head=head, truncate=truncate)
 
@@ -344,7 +361,13 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
 
     def _write(self, response: Response, *, head: bool, truncate: bool = False) -> int:
         status, body = response.status, response.body
-        headers = {"Access-Control-Allow-Origin": "*", **response.headers}
+        # CORS stays open: IIIF viewers in a browser need it ("cors" in the profile), and
+        # what can be read is the mirror folder only (confined, loopback, Host checked).
+        headers = {
+            "Access-Control-Allow-Origin": "*",
+            "X-Content-Type-Options": "nosniff",
+            **response.headers,
+        }
         if response.mtime is not None:
             etag = _etag(body)
             headers["ETag"] = etag

@@ -316,8 +316,13 @@ def plan_request(
     valid IIIF but not implemented here.
     """
     version = request.version
-    box, region_feature = _region(request.region, width, height)
-    w, h, size_feature, caret = _size(request.size, box, version, config)
+    try:
+        box, region_feature = _region(request.region, width, height)
+        w, h, size_feature, caret = _size(request.size, box, version, config)
+    except (OverflowError, ValueError) as exc:  # numbers too large for a float or an int
+        raise ImageApiError(
+            400, f"region {request.region[:40]!r} or size {request.size[:40]!r} is out of range"
+        ) from exc
     if w <= 0 or h <= 0:
         raise ImageApiError(400, f"size {request.size!r} gives an empty image")
 

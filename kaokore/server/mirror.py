@@ -19,9 +19,12 @@ Keys are *decoded* identifiers (so ``%2F`` in a URL is ``/`` here). Settings: ``
 ([[w, h], ...]), ``tiles`` ([{"width", "height", "scaleFactors"}]), ``upscale``, ``strict``.
 An identifier without an entry is looked up as ``images/<identifier minus extension>.jpg|png``.
 
-Every path is resolved inside the root: ``..`` segments and absolute paths are refused.
-Documents and ``services.json`` are re-read when they change, so tests can edit the mirror
-between requests.
+Every file is resolved before it is opened and must lie inside the root: ``..`` segments,
+absolute paths and symbolic links that lead outside (``api/leak.json -> /etc/passwd``) are
+refused as if absent. Every service has ``maxWidth``, ``maxHeight`` and ``maxArea``
+(:data:`DEFAULT_LIMITS` unless ``services.json`` says otherwise), so no request can make
+the server render an image of unbounded size. Documents and ``services.json`` are re-read
+when they change, so tests can edit the mirror between requests.
 """
 
 from __future__ import annotations
@@ -35,13 +38,26 @@ from typing import Any, Final
 
 from kaokore.server.imageapi import ServiceConfig, TileSpec
 
-__all__ = ["BASE_PLACEHOLDER", "Document", "Mirror", "ResolvedService", "SERVICES_FILE"]
+__all__ = [
+    "BASE_PLACEHOLDER",
+    "DEFAULT_LIMITS",
+    "Document",
+    "Mirror",
+    "ResolvedService",
+    "SERVICES_FILE",
+]
 
 #: Written in mirror documents where the server's base URL belongs.
 BASE_PLACEHOLDER: Final = "{BASE}"
 SERVICES_FILE: Final = "services.json"
 IMAGE_SUFFIXES: Final = (".jpg", ".jpeg", ".png")
 DOCUMENT_SUFFIXES: Final = (".json", ".txt")
+#: The size limits of a service that sets none: 10,000 px a side, 25 megapixels (75 MB RGB).
+DEFAULT_LIMITS: Final[dict[str, int]] = {
+    "maxWidth": 10_000,
+    "maxHeight": 10_000,
+    "maxArea": 25_000_000,
+}
 _SETTINGS: Final = frozenset(
     {
         "file",
@@ -116,6 +132,14 @@ def _config_from(settings: Mapping[str, Any], *, where: str) -> ServiceConfig:
     )
 
 
+def _default_limits(settings: dict[str, Any]) -> None:
+    """Give a service without limits :data:`DEFAULT_LIMITS` (maxHeight follows maxWidth)."""
+    if "maxWidth" not in settings:
+        settings["maxWidth"] = DEFAULT_LIMITS["maxWidth"]
+        settings.setdefault("maxHeight", DEFAULT_LIMITS["maxHeight"])
+    settings.setdefault("maxArea", DEFAULT_LIMITS["maxArea"])
+
+
 class Mirror:
     """Read-only view of a mirror folder (see the module docstring for its layout)."""
 
@@ -143,11 +167,25 @@ class Mirror:
             if part in ("", ".", "..") or "/" in part or "\\" in part or "\0" in part:
                 return None
         path = self.root.joinpath(*relative)
+        return path if self.confined(path) is not None else None
+
+    def confined(self, path: Path) -> Path | None:
+        """``path`` with every symbolic link resolved, or None if that lies outside the root.
+
+        Called on the exact file about to be opened, so that no name derived from a request
+        (``a/b`` -> ``a/b.json``) can reach past the root through a link.
+        """
         try:
-            path.resolve().relative_to(self.root)
-        except (ValueError, OSError):
+            resolved = path.resolve()
+            resolved.relative_to(self.root)
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
             return None
-        return path
+        return resolved
+
+    def _file(self, path: Path) -> Path | None:
+        """The resolved regular file at ``path`` inside the root, or None."""
+        resolved = self.confined(path)
+        return resolved if resolved is not None and resolved.is_file() else None
 
     # -- documents -----------------------------------------------------------------------
 
@@ -162,9 +200,10 @@ class Mirror:
         candidates = [path] if path.suffix in DOCUMENT_SUFFIXES else []
         candidates.append(path.with_name(path.name + ".json"))
         for candidate in candidates:
-            if candidate.is_file():
-                text = candidate.read_text(encoding="utf-8")
-                stat = candidate.stat()
+            found = self._file(candidate)
+            if found is not None:
+                text = found.read_text(encoding="utf-8", errors="replace")
+                stat = found.stat()
                 if candidate.suffix == ".txt":
                     content_type = "text/plain; charset=utf-8"
                 elif '"@context"' in text:
@@ -174,15 +213,17 @@ class Mirror:
                 data = text.replace(BASE_PLACEHOLDER, base_url).encode("utf-8")
                 return Document(candidate, data, content_type, stat.st_mtime)
         for candidate in candidates:
-            if candidate.with_name(candidate.name + ".gone").exists():
+            if self._file(candidate.with_name(candidate.name + ".gone")) is not None:
                 return "gone"
         return None
 
     # -- image services ------------------------------------------------------------------
 
     def _load_services(self) -> None:
-        path = self.root / SERVICES_FILE
+        path = self._file(self.root / SERVICES_FILE) or self.root / SERVICES_FILE
         try:
+            if self.confined(path) is None:
+                raise FileNotFoundError(path)
             stat = path.stat()
         except FileNotFoundError:
             key, mtime = None, 0.0
@@ -208,7 +249,8 @@ class Mirror:
             file = self.inside(Path(str(entry["file"])).parts)
         else:
             file = self._find_image(identifier)
-        if file is None or not file.is_file():
+        file = self._file(file) if file is not None else None
+        if file is None:
             return None
         settings: dict[str, Any] = {"strict": self.strict}
         settings.update(self._defaults)
@@ -216,6 +258,7 @@ class Mirror:
         settings.update(self.overrides.get("*", {}))
         settings.update(self.overrides.get(identifier, {}))
         settings.pop("file", None)
+        _default_limits(settings)
         config = _config_from(settings, where=f"service {identifier!r}")
         return ResolvedService(identifier, file, config, self._services_mtime)
 
@@ -224,12 +267,12 @@ class Mirror:
         base = self.inside(["images", *parts])
         if base is None:
             return None
-        if base.suffix.lower() in IMAGE_SUFFIXES and base.is_file():
+        if base.suffix.lower() in IMAGE_SUFFIXES and self._file(base) is not None:
             return base
         for suffix in IMAGE_SUFFIXES:
             candidate = (
                 base.with_suffix(suffix) if base.suffix else base.with_name(base.name + suffix)
             )
-            if candidate.is_file():
+            if self._file(candidate) is not None:
                 return candidate
         return None

@@ -20,6 +20,8 @@ from kaokore.server.imageapi import RenderPlan
 __all__ = ["DEFAULT_JPEG_QUALITY", "Renderer"]
 
 DEFAULT_JPEG_QUALITY = 90
+#: Encoded results larger than this are not kept (512 of them at most are).
+_CACHED_RESULT_BYTES = 1 << 20
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -99,5 +101,6 @@ class Renderer:
                 out, format="JPEG", quality=self.jpeg_quality, optimize=False, progressive=False
             )
         data = out.getvalue()
-        self._results.put(key, data)
+        if len(data) <= _CACHED_RESULT_BYTES:  # a few large answers must not fill memory
+            self._results.put(key, data)
         return data

@@ -8,10 +8,10 @@ file's routes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import functools
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -22,31 +22,17 @@ from kaokore.db.session import Database
 from kaokore.errors import KaokoreError
 from kaokore.web.context import WebContext
 from kaokore.web.database import open_read_only
+from kaokore.web.headers import HeadersMiddleware
 from kaokore.web.index import IndexCache
 from kaokore.web.routes import api, board, charts, docs, face, faces, releases, works
 from kaokore.web.routes.face import NotFound
+from kaokore.web.search import warm_up
 from kaokore.web.settings import WebSettings
 from kaokore.web.templating import make_templates
 
-__all__ = ["SECURITY_HEADERS", "create_app"]
+__all__ = ["create_app"]
 
 STATIC_DIR = Path(__file__).with_name("static")
-
-#: Sent with every answer. Scripts and styles only from this server (no inline script, so
-#: an injected ``<script>`` or ``onerror=`` would not run even if it escaped escaping);
-#: page images may come from any IIIF host. Inline ``style`` attributes are allowed: the
-#: face box on a page is positioned with numbers the server computed.
-SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' http: https: data:; script-src 'self'; "
-        "style-src 'self'; style-src-attr 'unsafe-inline'; object-src 'none'; "
-        "base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 
 
 def create_app(settings: WebSettings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -74,11 +60,14 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
     )
+    index = IndexCache(db, ttl=settings.cache_seconds)
+    if settings.warm_up:
+        index.on_build = functools.partial(warm_up, db, index)
     app.state.kaokore = WebContext(
         settings=settings,
         database=db,
-        index=IndexCache(db, ttl=settings.cache_seconds),
-        templates=make_templates(),
+        index=index,
+        templates=make_templates(settings.template_dirs),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (faces, face, works, charts, board, releases, api, docs):
@@ -87,15 +76,7 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
         app.include_router(router)
     _handle_errors(app)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    app.add_middleware(HeadersMiddleware)
     for hook in settings.extend:
         hook(app)
     return app

@@ -7,6 +7,7 @@ globals, so two apps in one process (SQLite and PostgreSQL in a test) stay apart
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from kaokore.db.session import Database
+from kaokore.query.faces import load_rows
+from kaokore.query.rows import FaceRow
 from kaokore.web.index import IndexCache
 from kaokore.web.settings import WebSettings
 
@@ -29,6 +32,15 @@ class WebContext:
     database: Database
     index: IndexCache
     templates: Jinja2Templates
+
+    def rows(self, ids: Sequence[int]) -> list[FaceRow]:
+        """Full rows of ``ids`` (the query layer's :func:`load_rows`), in order, cached."""
+
+        def load(missing: list[int]) -> list[FaceRow]:
+            with self.database.session() as session:
+                return load_rows(session, missing)
+
+        return self.index.rows(ids, load)
 
     def render(
         self, request: Request, template: str, status_code: int = 200, **values: Any

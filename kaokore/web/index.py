@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -32,6 +33,12 @@ from kaokore.query.faces import _column_values, _label_values
 __all__ = ["FacetColumn", "FacetIndex", "IndexCache", "fingerprint"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+#: Cached results per index (masks of one byte per face: about 50 MB at 100,000 faces).
+CACHED = 512
+#: Loaded face rows kept per index (a few kB each).
+CACHED_ROWS = 20_000
 
 #: Facets whose values come from one stats column of the query layer.
 COLUMNS: dict[str, str] = {
@@ -195,7 +202,17 @@ class IndexCache:
         self._lock = threading.Lock()
         self._index: FacetIndex | None = None
         self._checked = 0.0
-        self._results: dict[Any, Any] = {}
+        self._results: OrderedDict[Any, Any] = OrderedDict()
+        self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._fragments: OrderedDict[Any, str] = OrderedDict()
+        #: Called (in a background thread) with each newly built index: to compute, before
+        #: anyone asks, what the first pages will need.
+        self.on_build: Callable[[FacetIndex], None] | None = None
+        self.warming: threading.Thread | None = None
+
+    def current(self, index: FacetIndex) -> bool:
+        """Whether ``index`` is still the one in use (a warm-up stops when it is not)."""
+        return self._index is index
 
     def get(self) -> FacetIndex:
         """The index, rebuilt if the database changed since it was built."""
@@ -205,24 +222,70 @@ class IndexCache:
                 return self._index
             with self._database.session() as session:
                 token = fingerprint(session)
-                if self._index is None or self._index.token != token:
+                built = self._index is None or self._index.token != token
+                if built:
                     self._index = build_index(session)
-                    self._results = {}
+                    self._results = OrderedDict()
+                    self._rows = OrderedDict()
+                    self._fragments = OrderedDict()
             self._checked = now
-            return self._index
+            index = self._index
+        assert index is not None
+        if built and self.on_build is not None:
+            self.warming = threading.Thread(target=self.on_build, args=(index,), daemon=True)
+            self.warming.start()
+        return index
 
     def result(self, key: Any, compute: Callable[[], T]) -> T:
-        """A cached value (a mask, a table) for ``key`` under the current index (at most
-        256 kept): computed again whenever the database changed."""
+        """A cached value (a mask, a table, rows) for ``key`` under the current index: the
+        :data:`CACHED` most recently used are kept, and all are dropped when the database
+        changes."""
         index = self.get()
         cache_key = (index.token, key)
         with self._lock:
             found = self._results.get(cache_key)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
+            if found is not None:
+                self._results.move_to_end(cache_key)
+                return found  # type: ignore[no-any-return]
         value = compute()
         with self._lock:
-            if len(self._results) >= 256:
-                self._results.pop(next(iter(self._results)))
+            while len(self._results) >= CACHED:
+                self._results.popitem(last=False)
             self._results[cache_key] = value
+        return value
+
+    def rows(self, ids: Sequence[int], load: Callable[[list[int]], Sequence[R]]) -> list[R]:
+        """Rows of ``ids`` in order, loading (with ``load``) only those not kept yet.
+
+        Rows of the faces being browsed are read again and again (the grid, the API's pages,
+        the board); they only change when the database does, which drops them.
+        """
+        self.get()
+        with self._lock:
+            kept = {face_id: self._rows[face_id] for face_id in ids if face_id in self._rows}
+            for face_id in kept:
+                self._rows.move_to_end(face_id)
+        missing = [face_id for face_id in ids if face_id not in kept]
+        if missing:
+            loaded = {row.face_id: row for row in load(missing)}  # type: ignore[attr-defined]
+            with self._lock:
+                for face_id, row in loaded.items():
+                    self._rows[face_id] = row
+                while len(self._rows) > CACHED_ROWS:
+                    self._rows.popitem(last=False)
+            kept.update(loaded)
+        return [kept[face_id] for face_id in ids if face_id in kept]
+
+    def fragment(self, key: Any, compute: Callable[[], str]) -> str:
+        """A piece of an answer (one face's JSON, say) kept like the rows it comes from."""
+        with self._lock:
+            found = self._fragments.get(key)
+            if found is not None:
+                self._fragments.move_to_end(key)
+                return found
+        value = compute()
+        with self._lock:
+            self._fragments[key] = value
+            while len(self._fragments) > CACHED_ROWS:
+                self._fragments.popitem(last=False)
         return value

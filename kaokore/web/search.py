@@ -168,18 +168,6 @@ class Search:
         query = urlencode(self.params(**changes))
         return f"{path}?{query}" if query else path
 
-    def toggled(self, facet: str, value: str) -> Search:
-        """This search with ``value`` added to or removed from ``facet`` (page 1)."""
-        changes: dict[str, Any] = {"page": 1}
-        if facet in _MULTI:
-            current: tuple[str, ...] = getattr(self, facet)
-            new = tuple(v for v in current if v != value) if value in current else (*current, value)
-            changes[facet] = new
-        else:
-            field_name = "period" if facet == "century" else facet
-            changes[field_name] = "" if getattr(self, field_name) == value else value
-        return replace(self, **changes)
-
     def is_selected(self, facet: str, value: str) -> bool:
         if facet in _MULTI:
             return value in tuple(getattr(self, facet))
@@ -189,24 +177,86 @@ class Search:
 # --- results ---------------------------------------------------------------------------------
 
 
+def _atom(database: Database, cache: IndexCache, index: FacetIndex, **one: Any) -> np.ndarray:
+    """The faces matching a filter of *one* value (plus the agent, if any): the query layer's
+    own SQL (:func:`kaokore.query.filters.face_ids_select`), cached as a mask."""
+
+    def compute() -> np.ndarray:
+        with database.session() as session:
+            ids = list(session.scalars(face_ids_select(session, FaceFilter.build(**one))))
+        return index.mask_of(ids)
+
+    return cache.result(("atom", tuple(sorted(one.items()))), compute)
+
+
+def warm_up(database: Database, cache: IndexCache, index: FacetIndex) -> None:
+    """Ask the query layer, ahead of time, for the filter values every faces page offers
+    first (gender, status, orientation, holder, the periods and centuries), so that the
+    first click on any two of them finds their answers ready. Stops when the index is
+    replaced; errors only mean the answer will be computed when asked."""
+    values: list[dict[str, Any]] = []
+    for name in ("status", "gender", "orientation", "holder"):
+        values += [{name: value} for value in index.columns[name].values]
+    ranges = {p.name: (p.start, p.end) for p in period_table()}
+    values += [{"period": ranges[name]} for name in PERIOD_NAMES if name in ranges]
+    for label in _century_counts(index, np.ones(index.size, dtype=bool)):
+        low, _, high = label.partition("-")
+        values.append({"period": (int(low), int(high))})
+    for one in values:
+        if not cache.current(index):
+            return
+        try:
+            _atom(database, cache, index, **one, agent=None)
+        except Exception:  # noqa: BLE001 - a warm-up must never take the server down
+            return
+
+
 def matching(
     database: Database, cache: IndexCache, search: Search, without: str | None = None
 ) -> np.ndarray:
     """A mask over the index of the faces matching ``search`` (minus one facet).
 
-    Which faces match is decided by the query layer in SQL; only ``crop`` is applied here.
+    Which faces match each filter value is decided by the query layer in SQL, one value at a
+    time, and cached; the values are then combined as :class:`kaokore.query.FaceFilter`
+    documents it: different filters with AND, several values of one filter with OR, tags
+    with AND. So a page with two facets asks SQL only for values not asked before, and the
+    counts of every facet "without itself" cost no query at all. ``--agent`` narrows every
+    label filter (a machine said X), so it is part of every value's query; alone it means
+    "has a label from". Only ``crop`` (no library filter) is applied here directly.
+    ``tests/web/test_search.py`` checks the result against ``kaokore.query.face_ids``.
     """
     index = cache.get()
 
     def compute() -> np.ndarray:
         face_filter = search.face_filter(without)
-        if face_filter.empty:
-            mask = np.ones(index.size, dtype=bool)
-        else:
+        mask = np.ones(index.size, dtype=bool)
+        if not face_filter.empty:
             with database.session() as session:
                 validate(session, face_filter)
-                ids = list(session.scalars(face_ids_select(session, face_filter)))
-            mask = index.mask_of(ids)
+            agent = face_filter.agent
+            narrowed = False
+            for name in ("work", "holder", "record_id", "gender", "status", "orientation"):
+                values = getattr(face_filter, name)
+                if values:
+                    either = np.zeros(index.size, dtype=bool)
+                    for value in values:
+                        either |= _atom(database, cache, index, **{name: value}, agent=agent)
+                    mask &= either
+                    narrowed = True
+            for tag in face_filter.tag:
+                mask &= _atom(database, cache, index, tag=tag, agent=agent)
+                narrowed = True
+            if face_filter.text:
+                mask &= _atom(database, cache, index, text=face_filter.text, agent=agent)
+                narrowed = True
+            if face_filter.period is not None:
+                mask &= _atom(database, cache, index, period=face_filter.period, agent=agent)
+                narrowed = True
+            if face_filter.release:
+                mask &= _atom(database, cache, index, release=face_filter.release, agent=agent)
+                narrowed = True
+            if agent and not narrowed:
+                mask &= _atom(database, cache, index, agent=agent)
         if search.crop and without != "crop":
             mask &= index.has_crop if search.crop == "yes" else ~index.has_crop
         return mask
@@ -275,11 +325,36 @@ def _century_counts(index: FacetIndex, mask: np.ndarray) -> dict[str, tuple[str,
     return out
 
 
+class _Links:
+    """Links that toggle one facet value, built from the search's URL-encoded parameters
+    (encoded once: a page has hundreds of such links)."""
+
+    def __init__(self, search: Search, path: str) -> None:
+        self._path = path
+        self._pairs = [(name, value, urlencode([(name, value)])) for name, value in search.params()]
+
+    def toggled(self, facet: str, value: str) -> str:
+        name = "period" if facet == "century" else facet
+        own = urlencode([(name, value)])
+        if name in _MULTI:
+            present = any(n == name and v == value for n, v, _ in self._pairs)
+            parts = [e for n, v, e in self._pairs if not (n == name and v == value)]
+            if not present:
+                parts.append(own)
+        else:
+            present = any(n == name and v == value for n, v, _ in self._pairs)
+            parts = [e for n, _, e in self._pairs if n != name]
+            if not present:
+                parts.append(own)
+        return f"{self._path}?{'&'.join(parts)}" if parts else self._path
+
+
 def facet_views(
     database: Database, cache: IndexCache, search: Search, path: str = "/faces"
 ) -> list[FacetView]:
     """Every facet with the count each value would give under the other facets' filters."""
     index = cache.get()
+    links = _Links(search, path)
     full = matching(database, cache, search)
     views: list[FacetView] = []
     for name, heading in FACETS.items():
@@ -317,7 +392,7 @@ def facet_views(
                     english=english,
                     count=count,
                     selected=selected,
-                    url=search.toggled(name, value).url(path),
+                    url=links.toggled(name, value),
                 )
             )
         # A selected value that no face has any more is still shown, so it can be unselected.
@@ -330,17 +405,25 @@ def facet_views(
             ):
                 if value not in shown:
                     values.append(
-                        FacetValue(
-                            value, value, None, 0, True, search.toggled(name, value).url(path)
-                        )
+                        FacetValue(value, value, None, 0, True, links.toggled(name, value))
                     )
         views.append(FacetView(name=name, heading=heading, values=tuple(values)))
     return views
 
 
-def page_ids(index: FacetIndex, mask: np.ndarray, search: Search) -> tuple[list[int], int]:
-    """The face ids of the requested page (in face id order) and the total matching."""
-    ids = index.ids[mask]
+def page_ids(
+    index: FacetIndex, mask: np.ndarray, search: Search, cache: IndexCache | None = None
+) -> tuple[list[int], int]:
+    """The face ids of the requested page (in face id order) and the total matching.
+
+    With ``cache``, the ids of the whole result are kept, so walking its pages costs a
+    slice each."""
+
+    def ordered() -> np.ndarray:
+        found: np.ndarray = index.ids[mask]
+        return found
+
+    ids = cache.result(("ids", search.filter_key()), ordered) if cache else ordered()
     start = (search.page - 1) * search.size
     return [int(i) for i in ids[start : start + search.size]], int(ids.shape[0])
 

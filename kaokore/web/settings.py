@@ -41,13 +41,20 @@ class WebSettings:
     #: Seconds a computed facet index and cached result lists are trusted before the
     #: database is asked (cheaply) whether anything changed.
     cache_seconds: float = 2.0
+    #: Compute the answers for the facet values of the first page in the background after
+    #: the index is built (tests switch it off to count queries exactly).
+    warm_up: bool = True
     #: URL of a IIIF viewer, with ``{manifest}`` and ``{canvas}`` (URL-encoded) filled in.
     viewer_url: str = DEFAULT_VIEWER
     #: Width of the page image asked from the IIIF image service on a face's page.
     page_image_width: int = 1200
-    #: Optional areas: ``review`` mode and anything later add routers here.
+    #: Optional areas: ``review`` mode and anything later add routers here, links in the
+    #: navigation bar (label, path), and folders of their own templates (searched first;
+    #: they can extend ``base.html`` and use ``macros.html``).
     review: bool = False
     extra_routers: Sequence[APIRouter] = ()
+    extra_nav: Sequence[tuple[str, str]] = ()
+    template_dirs: Sequence[Path] = ()
     #: Called with the app after the built-in routers are added (for later areas).
     extend: Sequence[Callable[[Any], None]] = ()
 

@@ -220,39 +220,94 @@ MEMBER = ["selections", 0, "members", 0]
 
 
 @pytest.mark.parametrize(
-    ("path", "value", "field"),
-    [
-        (["selections"], _DELETE, "/selections"),
-        (["selections"], {"@id": "x"}, "/selections"),
-        (["selections", 0, "members", 1, "@id"], _DELETE, "/selections/0/members/1/@id"),
-        ([*MEMBER, "@id"], KEIO + "page1#xywh=1,2,3", "/selections/0/members/0/@id"),
-        ([*MEMBER, "@id"], KEIO + "page1#xywh=percent:1,2,3,4", "/selections/0/members/0/@id"),
-        ([*MEMBER, "@id"], KEIO + "page1#xywh=1,2,0,4", "/selections/0/members/0/@id"),
-        (["selections", 1, "within"], _DELETE, "/selections/1/within"),
-        (["selections", 1, "within"], {"@type": "sc:Manifest"}, "/selections/1/within/@id"),
-        (
-            ["selections", 2, "within"],
-            [{"@id": "c", "@type": "cr:Curation"}],
-            "/selections/2/within/0",
-        ),
-        (["selections", 0, "@id"], _DELETE, "/selections/0/@id"),
-        (["selections", 1, "members"], _DELETE, "/selections/1/members"),
-        (["selections", 0, "canvases"], "not a list", "/selections/0/canvases"),
-        ([*MEMBER, "metadata", 2, "label"], _DELETE, "/selections/0/members/0/metadata/2/label"),
-        ([*MEMBER, "metadata", 2, "value"], _DELETE, "/selections/0/members/0/metadata/2/value"),
-        ([*MEMBER, "metadata", 2, "value"], True, "/selections/0/members/0/metadata/2/value"),
-        ([*MEMBER, "metadata", 9, "agent"], "robot", "/selections/0/members/0/metadata/9/agent"),
-        ([*MEMBER, "metadata"], {"label": "性別"}, "/selections/0/members/0/metadata"),
-    ],
+    ("path", "value"),
+    [(["selections"], _DELETE), (["selections"], {"@id": "x"})],
 )
-def test_malformed_curations_name_url_and_field(
-    quirks: dict[str, Any], path: list[str | int], value: object, field: str
+def test_a_document_that_is_no_curation_at_all_fails_whole(
+    quirks: dict[str, Any], path: list[str | int], value: object
 ) -> None:
     with pytest.raises(DocumentError) as caught:
         parse_curation(broken(quirks, path, value), QUIRKS_URL)
-    assert caught.value.field == field
+    assert caught.value.field == "/selections"
     assert caught.value.url == QUIRKS_URL
-    assert str(caught.value).startswith(f"{QUIRKS_URL} at {field}: ")
+    assert str(caught.value).startswith(f"{QUIRKS_URL} at /selections: ")
+
+
+META = [*MEMBER, "metadata"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "code", "lost"),
+    [
+        # a member that cannot be read: left out, its neighbours read
+        (["selections", 0, "members", 1, "@id"], _DELETE, "/selections/0/members/1/@id", "member_unreadable", "member"),
+        ([*MEMBER, "@id"], KEIO + "page1#xywh=1,2,3", "/selections/0/members/0/@id", "member_unreadable", "member"),
+        ([*MEMBER, "@id"], KEIO + "page1#xywh=percent:1,2,3,4", "/selections/0/members/0/@id", "member_unreadable", "member"),
+        ([*MEMBER, "@id"], KEIO + "page1#xywh=1,2,0,4", "/selections/0/members/0/@id", "member_unreadable", "member"),
+        # a selection that cannot be read: fails alone
+        (["selections", 1, "within"], _DELETE, "/selections/1/within", "selection_unreadable", "selection"),
+        (["selections", 1, "within"], {"@type": "sc:Manifest"}, "/selections/1/within/@id", "selection_unreadable", "selection"),
+        (["selections", 2, "within"], [{"@id": "c", "@type": "cr:Curation"}], "/selections/2/within/0", "selection_unreadable", "selection"),
+        (["selections", 0, "@id"], _DELETE, "/selections/0/@id", "selection_unreadable", "selection"),
+        (["selections", 1, "members"], _DELETE, "/selections/1/members", "selection_unreadable", "selection"),
+        (["selections", 0, "canvases"], "not a list", "/selections/0/canvases", "selection_unreadable", "selection"),
+        # a metadata entry that cannot be read: skipped, the face kept
+        ([*META, 2, "label"], _DELETE, "/selections/0/members/0/metadata/2/label", "empty_label", "label"),
+        ([*META, 2, "label"], "", "/selections/0/members/0/metadata/2/label", "empty_label", "label"),
+        ([*META, 2, "value"], _DELETE, "/selections/0/members/0/metadata/2/value", "metadata_unreadable", "label"),
+        ([*META, 2, "value"], True, "/selections/0/members/0/metadata/2/value", "metadata_unreadable", "label"),
+        ([*META, 9, "agent"], "robot", "/selections/0/members/0/metadata/9/agent", "metadata_unreadable", "label"),
+        (META, {"label": "性別"}, "/selections/0/members/0/metadata", "metadata_unreadable", "labels"),
+    ],
+)  # fmt: skip
+def test_a_bad_part_is_a_defect_and_the_rest_is_read(
+    quirks: dict[str, Any],
+    path: list[str | int],
+    value: object,
+    field: str,
+    code: str,
+    lost: str,
+) -> None:
+    good = parse_curation(quirks, QUIRKS_URL)
+    curation = parse_curation(broken(quirks, path, value), QUIRKS_URL)
+    (defect,) = curation.defects
+    assert (defect.url, defect.pointer, defect.code) == (QUIRKS_URL, field, code)
+    assert defect.reason and defect.outcome == ("kept" if lost.startswith("label") else "left_out")
+    index = int(path[1])
+    faces = {face.member_uri: face for face in curation.faces}
+    if lost == "selection":
+        gone = {face.member_uri for face in good.selections[index].faces}
+        assert set(faces) == {face.member_uri for face in good.faces} - gone
+        assert len(curation.selections) == len(good.selections) - 1
+        return
+    member = good.selections[0].faces[int(path[3]) if lost == "member" else 0]
+    if lost == "member":
+        others = {face.member_uri for face in good.faces} - {member.member_uri}
+        assert others <= set(faces)  # (the member may also be listed in ``canvases``)
+        assert defect.member_uri == (None if value is _DELETE else value)
+        return
+    assert len(faces) == len(good.faces)  # the face is kept, with its other labels
+    kept = faces[member.member_uri].pairs
+    if lost == "label":
+        assert len(kept) == len(member.pairs) - 1 and defect.member_uri == member.member_uri
+    else:
+        assert kept == ()
+
+
+def test_an_empty_value_under_a_real_label_is_kept_as_upstream_wrote_it(
+    quirks: dict[str, Any],
+) -> None:
+    doc = broken(quirks, [*META, 2, "value"], "")
+    curation = parse_curation(doc, QUIRKS_URL)
+    assert curation.defects == ()
+    label = curation.selections[0].faces[0].pairs[2]
+    assert label.raw_value == "" and label.value == ""
+
+
+def test_negative_region_coordinates_are_read(quirks: dict[str, Any]) -> None:
+    doc = broken(quirks, [*MEMBER, "@id"], KEIO + "page1#xywh=-19,1240,195,195")
+    face = parse_curation(doc, QUIRKS_URL).selections[0].faces[0]
+    assert face.region == Region(x=-19, y=1240, w=195, h=195)
 
 
 # --- telling documents apart --------------------------------------------------------------

@@ -201,7 +201,7 @@ def test_a_bad_new_version_of_a_curation_loses_nothing_already_stored(
     assert snapshot(database) == before
 
 
-def test_region_outside_the_canvas_is_reported_and_skipped(
+def test_region_outside_the_canvas_is_a_defect_and_skipped(
     database: Database, tmp_path: Path
 ) -> None:
     mirror = copy_mirror(tmp_path / "mirror")
@@ -214,8 +214,8 @@ def test_region_outside_the_canvas_is_reported_and_skipped(
     path.write_text(json.dumps(doc, ensure_ascii=False))
     with LocalIIIFServer(mirror) as server:
         report = run_ingest(database, [server.url(FEED)], images=False)
-    assert [f.stage for f in report.failures] == ["faces"]
-    assert "outside the canvas" in report.failures[0].reason
+    assert report.ok and dict(report.defects) == {("region_outside", "left_out"): 1}
+    assert "lies outside the 1600x1100 page" in report.defect_examples[0]
     assert _stored_faces(database) == len(ground_truth()["faces"]) - 1
 
 

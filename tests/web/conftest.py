@@ -53,7 +53,7 @@ class WebDb:
 
 
 def _client(small: SmallDb) -> Iterator[TestClient]:
-    settings = WebSettings(database=small.database.settings, cache_seconds=0.0)
+    settings = WebSettings(database=small.database.settings, cache_seconds=0.0, warm_up=False)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -120,7 +120,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClie
     fill_small_db(database, home)
     face_id = add_hostile_face(database)
     database.close()
-    with TestClient(create_app(WebSettings(database=settings, cache_seconds=0.0))) as client:
+    with TestClient(
+        create_app(WebSettings(database=settings, cache_seconds=0.0, warm_up=False))
+    ) as client:
         yield client, face_id
 
 

@@ -68,7 +68,7 @@ def serve_web(settings: Settings) -> Iterator[str]:
     """``kaokore web`` over ``settings`` in a background thread; yields its base URL."""
     import uvicorn
 
-    app = create_app(WebSettings(database=settings, page_size=12))
+    app = create_app(WebSettings(database=settings, page_size=12, warm_up=False))
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -252,4 +252,5 @@ def test_main_pages_render(demo: tuple[str, Settings], browser: Any) -> None:
     assert "1.0" in browser.find_element(By.ID, "releases").text
     _figure(browser, "releases")
     browser.get(f"{base}/api/docs")
-    WebDriverWait(browser, 20).until(lambda d: d.title)
+    assert "GET /api/faces" in browser.find_element(By.TAG_NAME, "main").text
+    _figure(browser, "api")

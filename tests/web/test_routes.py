@@ -10,13 +10,17 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 
 from kaokore import query
 from kaokore.ingest.curation import parse_curation
 from kaokore.query.curation_export import canvas_region
+from kaokore.web.routes.api import FaceDetail, FacesPage
 from tests.web.conftest import WebDb
 
 
@@ -216,6 +220,7 @@ def test_releases_page(web_db: WebDb) -> None:
 def test_api_faces_filters_paging_and_limits(web_db: WebDb) -> None:
     db = web_db.small.database
     data = web_db.client.get("/api/faces", params={"status": ["noble", "warrior"]}).json()
+    FacesPage.model_validate(data, strict=True)  # the documented shape, field by field
     assert data["total"] == query.count_faces(db, status=["noble", "warrior"])
     assert [f["face_id"] for f in data["faces"]] == query.face_ids(db, status=["noble", "warrior"])
     first = data["faces"][0]
@@ -231,6 +236,7 @@ def test_api_faces_filters_paging_and_limits(web_db: WebDb) -> None:
 def test_api_face_facets_works_and_openapi(web_db: WebDb) -> None:
     a2 = web_db.ids["a2"]
     face = web_db.client.get(f"/api/faces/{a2}").json()
+    FaceDetail.model_validate(face, strict=True)
     assert any(not h["current"] for h in face["history"])
     facets = web_db.client.get("/api/facets?gender=female").json()
     assert facets["total"] == 2
@@ -267,3 +273,43 @@ def test_api_docs_page_is_offline(web_db: WebDb) -> None:
     html = web_db.client.get("/api/docs").text
     assert "GET /api/faces" in html and "≤ 200" in html and "/api/openapi.json" in html
     assert "cdn" not in html.lower()  # no script from elsewhere
+
+
+def test_release_diff(tmp_path: Path) -> None:
+    from kaokore.config import Settings
+    from kaokore.db import open_database
+    from kaokore.db.models import Release, ReleaseMember
+    from kaokore.web import WebSettings, create_app
+    from tests.query.conftest import NOW, fill_small_db
+
+    settings = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'kaokore.db'}")
+    database = open_database(settings)
+    ids = fill_small_db(database, tmp_path).ids
+    with database.session() as session:
+        newer = Release(version="1.1", kind="built", built_at=NOW)
+        session.add(newer)
+        session.flush()
+        # a1 stays (status class 0 -> 1), b1 leaves, a2 enters
+        for number, (name, status) in enumerate((("a1", 1), ("solo", None), ("a2", 0))):
+            session.add(
+                ReleaseMember(
+                    release_id=newer.id,
+                    face_id=ids[name],
+                    file_name=f"{number:08d}.jpg",
+                    status=status,
+                )
+            )
+        session.flush()
+        old = session.scalar(select(Release.id).where(Release.version == "1.0"))
+        for member in session.scalars(select(ReleaseMember).where(ReleaseMember.release_id == old)):
+            member.status = 0 if member.face_id == ids["a1"] else member.status
+        new_id = newer.id
+    database.close()
+    with TestClient(create_app(WebSettings(database=settings, warm_up=False))) as client:
+        html = client.get("/releases").text  # the last two by default
+        assert "1 faces added, 1 removed, 1 class changes" in html
+        assert f'<a href="/faces/{ids["a2"]}">' in html and f'<a href="/faces/{ids["b1"]}">' in html
+        assert "貴族 noble</td><td>武士 warrior" in html
+        same = client.get(f"/releases?old={new_id}&new={new_id}").text
+        assert "0 faces added, 0 removed, 0 class changes" in same
+        assert client.get("/releases?old=1&new=999").status_code == 404

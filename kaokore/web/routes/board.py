@@ -20,7 +20,6 @@ from starlette.responses import HTMLResponse, Response
 from kaokore.errors import UsageError
 from kaokore.query.contact import contact_sheet
 from kaokore.query.curation_export import curation_document
-from kaokore.query.faces import load_rows
 from kaokore.query.rows import FACE_COLUMNS, FaceRow
 from kaokore.web.context import WebContext, context_of
 from kaokore.web.pages import page_labels
@@ -48,8 +47,7 @@ def board_ids(text: str, limit: int) -> list[int]:
 
 def _rows(request: Request, context: WebContext) -> list[FaceRow]:
     ids = board_ids(request.query_params.get("ids", ""), context.settings.max_board)
-    with context.database.session() as session:
-        return load_rows(session, ids)
+    return context.rows(ids)
 
 
 def _label(request: Request) -> str:

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from kaokore.query.faces import load_rows
 from kaokore.web.context import WebContext, context_of
 from kaokore.web.pages import page_labels
 from kaokore.web.search import Search, describe, facet_views, matching, page_ids
@@ -38,9 +37,9 @@ def faces_page(request: Request, context: Context) -> HTMLResponse:
     index = context.index.get()
     views = facet_views(context.database, context.index, search)
     mask = matching(context.database, context.index, search)
-    ids, total = page_ids(index, mask, search)
+    ids, total = page_ids(index, mask, search, context.index)
+    rows = context.rows(ids)
     with context.database.session() as session:
-        rows = load_rows(session, ids)
         labels = page_labels(session, (row.canvas_uri for row in rows))
     pages = max(1, (total + search.size - 1) // search.size)
     return context.render(
