@@ -30,6 +30,7 @@ from kaokore.ingest.jsonld import (
     join,
     node_id,
     node_types,
+    require_object,
     text_and_lang,
 )
 from kaokore.ingest.records import (
@@ -130,6 +131,7 @@ def parse_curation(doc: Mapping[str, Any], url: str) -> Curation:
     neither members nor canvases) fails alone. Raises DocumentError, naming ``url`` and the
     field, only when the document is not readable as a curation at all (no selections list).
     """
+    doc = require_object(doc, url)
     if "selections" not in doc:
         raise DocumentError("is not a curation: it has no selections", url=url, field="/selections")
     selections = as_list(doc["selections"], url, "/selections")
@@ -320,7 +322,12 @@ def parse_xywh(value: str, url: str, field: str) -> Region:
         raise DocumentError(
             f"the region {value!r} is not xywh=x,y,w,h in pixels", url=url, field=field
         )
-    x, y, w, h = (round(float(group)) for group in match.groups())
+    try:
+        x, y, w, h = (round(float(group)) for group in match.groups())
+    except (OverflowError, ValueError) as exc:  # 1e400 pixels
+        raise DocumentError(
+            f"the region {value[:60]!r} has a number out of range", url=url, field=field
+        ) from exc
     if w < 1 or h < 1:
         raise DocumentError(f"the region {value!r} is empty", url=url, field=field)
     return Region(x=x, y=y, w=w, h=h)
