@@ -230,7 +230,7 @@ def test_charts_render(demo: tuple[str, Settings], browser: Any) -> None:
     base, _settings = demo
     browser.get(f"{base}/charts")
     charts = browser.find_elements(By.CSS_SELECTOR, ".chart-svg svg")
-    assert len(charts) == 3
+    assert len(charts) == 4
     for chart in charts:
         assert chart.size["width"] > 300 and chart.size["height"] > 50
         assert chart.find_elements(By.CSS_SELECTOR, "rect")

@@ -3,11 +3,13 @@ log in, review ten faces with the keyboard, undo one, log out.
 
 The bundled sample is served on 127.0.0.1 and harvested like ``kaokore demo``; every face
 gets a gender suggestion; the review server runs under uvicorn with a writer connection.
-Skipped, with the reason, when chromium, chromedriver or argon2-cffi is missing.
+Skipped, with the reason, when chromium, chromedriver or argon2-cffi is missing. Set
+``KAOKORE_WEB_FIGURES=docs/figures`` to keep a screenshot of the review page.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -162,6 +164,14 @@ def test_log_in_review_ten_faces_by_keyboard_undo_one_log_out(
     browser.find_element(By.ID, "login-password").send_keys(PASSWORD + Keys.ENTER)
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "review-item"))
     assert browser.find_element(By.ID, "reviewer").text == "alice"
+    folder = os.environ.get("KAOKORE_WEB_FIGURES")
+    if folder:
+        WebDriverWait(browser, 30).until(
+            lambda d: d.execute_script(
+                "var i = document.getElementById('page-image'); return !i || i.complete"
+            )
+        )
+        browser.save_screenshot(str(Path(folder) / "web_review.png"))
 
     keys = ["a", "1", "2", Keys.ENTER, "a", "2", "1", "a", "2", "a"]
     expected: dict[int, str] = {}

@@ -169,7 +169,13 @@ def test_works_list_and_work_in_page_order(web_db: WebDb) -> None:
 
 def test_charts_are_svg_with_tables_and_csv(web_db: WebDb) -> None:
     html = web_db.client.get("/charts").text
-    assert html.count("<svg ") == 3 and "kaokore query stats --by century,status" in html
+    assert html.count("<svg ") == 4 and "kaokore query stats --by century,status" in html
+    periods = list(csv.DictReader(io.StringIO(web_db.client.get("/charts/period-status.csv").text)))
+    assert periods
+    for row in periods:  # each cell is what --period P --status S selects
+        assert int(row["count"]) == query.count_faces(
+            web_db.small.database, period=row["period"], status=row["status"]
+        ), row
     svg = web_db.client.get("/charts/holder.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml") and "<rect" in svg.text
     table = list(csv.DictReader(io.StringIO(web_db.client.get("/charts/holder.csv").text)))

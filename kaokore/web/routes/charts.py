@@ -15,14 +15,15 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import HTMLResponse, Response
 
+from kaokore.periods import period_table
 from kaokore.query.faces import stats
 from kaokore.query.names import english_value
-from kaokore.query.rows import StatsResult
+from kaokore.query.rows import StatsResult, StatsRow
 from kaokore.web.charts import Chart, bar_chart
 from kaokore.web.context import WebContext, context_of
 from kaokore.web.routes.face import NotFound
 from kaokore.web.routes.faces import search_of
-from kaokore.web.search import Search
+from kaokore.web.search import PERIOD_NAMES, Search, matching
 
 __all__ = ["CHARTS", "router"]
 
@@ -39,6 +40,9 @@ class ChartSpec:
 
 
 CHARTS: Final[dict[str, ChartSpec]] = {
+    "period-status": ChartSpec(
+        "Faces by period (their date range overlaps it) and status", ("period", "status")
+    ),
     "century-status": ChartSpec(
         "Faces by century (of the start of their date) and status", ("century", "status")
     ),
@@ -48,23 +52,58 @@ CHARTS: Final[dict[str, ChartSpec]] = {
 _KEYS: Final = {"status": "身分", "holder": "所蔵", "orientation": "向き", "gender": "性別"}
 
 
+_PERIOD_ENGLISH: Final = {p.name: p.english for p in period_table()}
+
+
 def _name(column: str, value: str | None) -> str:
     if value is None:
-        return "undated" if column == "century" else "(none)"
+        return "undated" if column in ("century", "period") else "(none)"
+    if column == "period":
+        return f"{value} {_PERIOD_ENGLISH.get(value, '')}".strip()
     key = _KEYS.get(column)
     english = english_value(key, value) if key else None
     return f"{value} {english}" if english and english != value else value
 
 
-def _century_order(label: str) -> tuple[int, str]:
+def _row_order(label: str) -> tuple[int, str]:
+    """Centuries by number, periods in historical order."""
+    for position, name in enumerate(PERIOD_NAMES):
+        if label.split(" ")[0] == name:
+            return (position, label)
     match = re.match(r"(\d+)", label)
     return (int(match[1]) if match else 10_000, label)
+
+
+def period_table_of(context: WebContext, search: Search) -> StatsResult:
+    """Faces by the main periods (a face counts under every period its date range overlaps,
+    as ``--period`` selects) and status, from the facet index and the page's filters."""
+    index = context.index.get()
+    mask = matching(context.database, context.index, search)
+    status = index.columns["status"]
+    ranges = {p.name: (p.start, p.end) for p in period_table()}
+    total = int(mask.sum())
+    rows = []
+    for name in PERIOD_NAMES:
+        if name not in ranges:
+            continue
+        within = mask & index.overlapping(*ranges[name])
+        for value, count in sorted(status.counts(within).items(), key=lambda item: -item[1]):
+            rows.append(
+                StatsRow(values=(name, value), count=count, share=count / total if total else 0)
+            )
+    return StatsResult(
+        columns=("period", "status"), rows=tuple(rows), total=total, english={"status": "身分"}
+    )
 
 
 def chart_table(context: WebContext, name: str, search: Search) -> StatsResult:
     spec = CHARTS.get(name)
     if spec is None:
         raise NotFound(f"No chart {name!r}; charts: {', '.join(CHARTS)}")
+    if name == "period-status":
+        return context.index.result(
+            ("chart", name, search.filter_key()), lambda: period_table_of(context, search)
+        )
     return context.index.result(
         ("chart", name, search.filter_key()),
         lambda: stats(context.database, by=list(spec.by), face_filter=search.face_filter()),
@@ -79,7 +118,7 @@ def chart_of(name: str, table: StatsResult) -> Chart:
         single = {(_name(column, row.values[0]), "faces"): row.count for row in table.rows}
         return bar_chart(spec.title, rows, ["faces"], single)
     first, second = spec.by
-    row_names = sorted({_name(first, r.values[0]) for r in table.rows}, key=_century_order)
+    row_names = sorted({_name(first, r.values[0]) for r in table.rows}, key=_row_order)
     totals: dict[str, int] = {}
     counts: dict[tuple[str, str], int] = {}
     for r in table.rows:
@@ -91,8 +130,10 @@ def chart_of(name: str, table: StatsResult) -> Chart:
 
 
 def command_of(name: str, search: Search) -> str:
-    """The ``kaokore query stats`` command that prints the same table."""
-    parts = ["kaokore query stats --by " + ",".join(CHARTS[name].by)]
+    """The ``kaokore query stats`` command that prints the same table (for the periods: the
+    same counts, one period at a time)."""
+    by = "status --period PERIOD" if name == "period-status" else ",".join(CHARTS[name].by)
+    parts = [f"kaokore query stats --by {by}"]
     for option, value in search.params():
         if option in ("page", "size", "crop"):
             continue
