@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from kaokore.errors import DocumentError
@@ -30,6 +31,7 @@ from kaokore.ingest.jsonld import (
     join,
     node_id,
     node_types,
+    require_object,
     text_and_lang,
 )
 from kaokore.ingest.records import (
@@ -71,6 +73,10 @@ MANIFEST_TYPES: Final = frozenset(
     }
 )
 _KEIO_CALL_NUMBER: Final = "慶応義塾大学請求記号"
+_HOLDER: Final = "所蔵"
+_KEIO: Final = "慶應義塾大学"
+#: The record id key of the versions before each holder got its own key.
+_OLD_RECORD_KEY: Final = "原典ID"
 _ANNOTATION_LABEL: Final = "Annotation"
 _NUMBER: Final = r"\d+(?:\.\d+)?"
 #: x and y may be negative: real regions start outside the page (the official 1.2 has 8).
@@ -130,6 +136,7 @@ def parse_curation(doc: Mapping[str, Any], url: str) -> Curation:
     neither members nor canvases) fails alone. Raises DocumentError, naming ``url`` and the
     field, only when the document is not readable as a curation at all (no selections list).
     """
+    doc = require_object(doc, url)
     if "selections" not in doc:
         raise DocumentError("is not a curation: it has no selections", url=url, field="/selections")
     selections = as_list(doc["selections"], url, "/selections")
@@ -320,7 +327,12 @@ def parse_xywh(value: str, url: str, field: str) -> Region:
         raise DocumentError(
             f"the region {value!r} is not xywh=x,y,w,h in pixels", url=url, field=field
         )
-    x, y, w, h = (round(float(group)) for group in match.groups())
+    try:
+        x, y, w, h = (round(float(group)) for group in match.groups())
+    except (OverflowError, ValueError) as exc:  # 1e400 pixels
+        raise DocumentError(
+            f"the region {value[:60]!r} has a number out of range", url=url, field=field
+        ) from exc
     if w < 1 or h < 1:
         raise DocumentError(f"the region {value!r} is empty", url=url, field=field)
     return Region(x=x, y=y, w=w, h=h)
@@ -370,7 +382,18 @@ def _pairs(
                     position=position,
                 )
             )
-    return tuple(pairs)
+    return _keio_record_ids(tuple(pairs))
+
+
+def _keio_record_ids(pairs: tuple[LabelValue, ...]) -> tuple[LabelValue, ...]:
+    """Keio's older ``原典ID`` is a call number too (``132X@200@3@2``): restored like
+    ``慶応義塾大学請求記号``, as the official import does, so both doors agree."""
+    if not any(p.label == _HOLDER and p.value == _KEIO for p in pairs):
+        return pairs
+    return tuple(
+        replace(p, value=p.value.replace("@", "-")) if p.label == _OLD_RECORD_KEY else p
+        for p in pairs
+    )
 
 
 class _EmptyLabel(DocumentError):

@@ -56,6 +56,8 @@ def parse_json(body: bytes, *, url: str, content_type: str | None = None) -> Any
                 "an HTML page was served where a JSON document belongs", url=url
             ) from exc
         raise DocumentError(f"malformed JSON: {exc}", url=url, field="/") from exc
+    except RecursionError as exc:
+        raise DocumentError("JSON nested too deeply to read", url=url, field="/") from exc
 
 
 def _validate_json(result: FetchResult) -> None:

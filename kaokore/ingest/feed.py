@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, get_args
 
 from kaokore.errors import DocumentError
-from kaokore.ingest.jsonld import as_dict, as_list, join, node_id, node_types
+from kaokore.ingest.jsonld import as_dict, as_list, join, node_id, node_types, require_object
 from kaokore.ingest.records import Activity, ActivityType, FeedKind, FeedPage
 
 __all__ = [
@@ -53,6 +53,7 @@ def parse_feed_page(doc: Mapping[str, Any], url: str) -> FeedPage:
     Raises DocumentError (naming ``url`` and the field) for a document that is not a feed,
     a link that is not a URL, or a used activity without object or time.
     """
+    doc = require_object(doc, url)
     kind = _feed_kind(doc, url)
     activities = tuple(_activities(doc, url))
     total = doc.get("totalItems")

@@ -18,7 +18,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from kaokore.errors import DocumentError
-from kaokore.ingest.jsonld import as_dict, as_int, as_list, as_str, context_urls, join, node_types
+from kaokore.ingest.jsonld import (
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    context_urls,
+    join,
+    node_types,
+    require_object,
+)
 from kaokore.ingest.records import ApiVersion, ImageServiceInfo, Tile
 
 __all__ = ["parse_info"]
@@ -33,6 +42,7 @@ def parse_info(doc: Mapping[str, Any], url: str) -> ImageServiceInfo:
     Raises DocumentError naming ``url`` and the field for a compliance profile document,
     an Image API 1.x service, or a missing or malformed id, size, size list or tile list.
     """
+    doc = require_object(doc, url)
     _reject_profile_document(doc, url)
     version = _api_version(doc, url)
     id_key = "@id" if version == "2" else "id"

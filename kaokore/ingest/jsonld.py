@@ -27,6 +27,7 @@ from pyld.context_resolver import ContextResolver
 from kaokore.errors import DocumentError
 
 __all__ = [
+    "require_object",
     "CONTEXT_FILES",
     "as_dict",
     "as_int",
@@ -135,6 +136,15 @@ def node_id(value: object) -> str | None:
             if isinstance(found, str) and found.strip():
                 return found.strip()
     return None
+
+
+def require_object(doc: object, url: str) -> Mapping[str, Any]:
+    """``doc`` if it is a JSON object; a DocumentError for an array, a number, null ..."""
+    if not isinstance(doc, Mapping):
+        raise DocumentError(
+            f"expected a JSON object, found {type(doc).__name__}", url=url, field="/"
+        )
+    return doc
 
 
 def node_types(node: Mapping[str, Any]) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from kaokore.ingest.jsonld import (
     join,
     node_id,
     node_types,
+    require_object,
     text_and_lang,
 )
 from kaokore.ingest.records import (
@@ -57,6 +58,7 @@ def parse_manifest(doc: Mapping[str, Any], url: str) -> Manifest:
     manifest (an AnnotationPage, a collection), has no canvases list, or has a canvas
     without an id or a size.
     """
+    doc = require_object(doc, url)
     version = _presentation_version(doc, url)
     _check_type(doc, url, "/@type" if version == "2" else "/type")
     label, label_lang = text_and_lang(doc.get("label"), url, "/label")

@@ -227,3 +227,37 @@ def test_the_queue(database: Database, filled: Filler, reviewer: int) -> None:
             row.retracted_at = dt.datetime.now(dt.UTC)
         assert [item.face_id for item in review_queue(session, task="gender")] == [ids[5]]
         assert len(session.scalars(select(Review)).all()) == 1
+
+
+def test_query_history_cli_shows_the_decision_with_its_provenance(
+    database: Database, filled: Filler, reviewer: int
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kaokore.cli import app
+
+    _suggest_opposite(database, filled, IDENTITY)
+    face_id = filled.faces["f003"]
+    with database.session() as session:
+        suggestion = session.scalars(select(Suggestion).where(Suggestion.face_id == face_id)).one()
+        record_decision(
+            session,
+            reviewer_id=reviewer,
+            face_id=face_id,
+            task="gender",
+            value=suggestion.value,
+            suggestion_id=suggestion.id,
+        )
+    result = CliRunner().invoke(app, ["query", "history", str(face_id), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    review = [r for r in rows if r["agent"] == "human" and r["provenance"]]
+    assert len(review) == 1 and review[0]["current"]
+    assert review[0]["provenance"].startswith(
+        f"review by alice: confirmed suggestion {suggestion.id}"
+    )
+    assert review[0]["document_url"] == "kaokore:reviewer:alice"
+    machine = [r for r in rows if r["agent"] == "machine" and r["provenance"]]
+    assert machine[0]["document_url"] == f"kaokore:model:{IDENTITY.checkpoint_sha256}"
