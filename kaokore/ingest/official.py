@@ -102,11 +102,14 @@ __all__ = [
     "TagLine",
     "TagPair",
     "UrlLine",
+    "assertions_of",
     "find_defects",
     "import_official",
     "import_official_version",
     "read_official",
+    "record_of",
     "version_of_folder",
+    "work_of",
 ]
 
 from kaokore.db.release_layout import OfficialLayoutOptions, TagRules, UrlRules, split_origin
@@ -125,7 +128,7 @@ from kaokore.ingest.official_files import (
     read_official,
     version_of_folder,
 )
-from kaokore.ingest.official_tags import assertions_of, work_of
+from kaokore.ingest.official_tags import assertions_of, record_of, work_of
 
 #: SQLite accepts 32,766 bound parameters; stay far below for IN lists.
 _CHUNK: Final = 900
