@@ -11,7 +11,7 @@ from sqlalchemy import insert, inspect, select
 
 from kaokore.config import Settings
 from kaokore.db import migrate, open_database
-from kaokore.db.models import Annotation, Base, Face
+from kaokore.db.models import Annotation, Base, Document, Face
 from kaokore.db.models_research import FaceEmbedding, PeriodTerm
 from kaokore.db.writer import labels_changed
 from kaokore.query.views import VIEWS_0002
@@ -58,10 +58,17 @@ def test_period_terms_follow_the_write_path_explicitly(tmp_path: Path) -> None:
     try:
         with database.session() as session:
             face = Face(key="k#0,0,1,1", square_x=0, square_y=0, square_w=1, square_h=1)
-            session.add(face)
+            document = Document(url="https://example.org/c.json", kind="curation")
+            session.add_all([face, document])
             session.flush()
             session.add(
-                Annotation(face_id=face.id, label="制作年", raw_value="慶安4", value="慶安4")
+                Annotation(
+                    face_id=face.id,
+                    label="制作年",
+                    raw_value="慶安4",
+                    value="慶安4",
+                    document_id=document.id,
+                )
             )
             session.flush()
             session.execute(
@@ -73,6 +80,7 @@ def test_period_terms_follow_the_write_path_explicitly(tmp_path: Path) -> None:
                         "raw_value": "江戸前期",
                         "value": "江戸前期",
                         "position": 1,
+                        "document_id": document.id,
                     },
                     {"face_id": face.id, "label": "タグ", "raw_value": "鬼", "value": "鬼"},
                 ],
