@@ -53,6 +53,7 @@ def fill(home: Path) -> int:
 
     from kaokore.config import Settings
     from kaokore.db import Annotation, Blob, BlobStore, Face, ImageService, Work, open_database
+    from kaokore.db.writer import labels_changed
     from kaokore.vocab import RECORD_ID_KEYS
 
     version = DATA / "official" / "v1.2"
@@ -147,6 +148,7 @@ def fill(home: Path) -> int:
             for position, (label, value) in enumerate(pairs)
         ]
         session.execute(insert(Annotation), annotation_rows)
+        labels_changed(session, None)
     database.close()
     return len(face_rows)
 

@@ -7,6 +7,12 @@ ingest reaches, the time and requests of a second, no-change ingest as a share o
 and peak memory.
 
     python bench/harvest.py [--faces 400] [--latency 0.3] [--concurrency 8]
+    python bench/harvest.py --full [--latency 0]     # the whole real data (needs ../shared)
+
+``--full`` builds the full-scale upstream of the real KaoKore 1.2 and 1.3 data
+(:mod:`kaokore.sample.upstream`: 9,683 faces, 1,666 pages, 107 curations), harvests it
+(feed, curations, manifests, info.json, crops), checks it against the official 1.2 files
+and prints faces/s, time, requests, a second run's figures and peak memory.
 """
 
 from __future__ import annotations
@@ -225,6 +231,63 @@ def baseline(base_url: str, faces: list[tuple[str, tuple[int, int, int, int]]]) 
     return elapsed
 
 
+def full(latency: float, concurrency: int) -> None:
+    """The whole of the real data: build the upstream, harvest it twice, check, print."""
+    import os
+
+    from kaokore.sample.realcheck import check_against_official
+    from kaokore.sample.upstream import FEED_PATH, build_upstream
+
+    shared = Path(os.environ.get("KAOKORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+    if not (shared / "data" / "kaokore" / "official" / "v1.3").is_dir():
+        sys.exit(f"--full needs the official files and images in {shared}/data/kaokore")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        start = time.perf_counter()
+        upstream = build_upstream(shared, root / "upstream")
+        build_time = time.perf_counter() - start
+        database = open_database(Settings(home=root / "home"))
+        settings = ClientSettings(host_concurrency=concurrency, host_rate=0)
+        with served(upstream.root, latency) as base_url:
+            start = time.perf_counter()
+            first = asyncio.run(
+                harvest(
+                    database,
+                    [f"{base_url}{FEED_PATH}"],
+                    client_settings=settings,
+                    options=HarvestOptions(),
+                )
+            )
+            first_time = time.perf_counter() - start
+            start = time.perf_counter()
+            second = asyncio.run(
+                harvest(database, [], client_settings=settings, options=HarvestOptions())
+            )
+            second_time = time.perf_counter() - start
+            check = check_against_official(database, upstream.root, base_url, shared)
+        database.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    edge = max(check.edge_differences.values(), default=float("nan"))
+    close = sum(1 for value in check.differences.values() if value < 8.0)
+    rows = [
+        ("upstream", f"{upstream.faces} faces ({upstream.real} real, {upstream.synthetic} drawn), "
+         f"{upstream.pages} pages, {upstream.works} curations; built in {build_time:.1f} s"),
+        ("first ingest", f"{first_time:.1f} s, {upstream.faces / first_time:.1f} faces/s, "
+         f"{first.requests} requests, {first.bytes_received / 1e6:.1f} MB, ok={first.ok}"),
+        ("defects handled", ", ".join(f"{c} ({o}) {n}" for (c, o), n in sorted(first.defects.items()))),
+        ("second, no-change ingest", f"{second_time:.1f} s, {second.requests} requests "
+         f"({second.conditional_requests} conditional), {second.bytes_received} bytes, ok={second.ok}"),
+        ("1.2 faces harvested", f"{check.found} of {check.lines}"),
+        ("labels equal to 1.2's", f"{check.labelled - len(check.label_mismatches)} of {check.labelled}"),
+        ("edge crops vs official (max mean abs diff)", f"{edge:.2f} of 255 ({len(check.edge_differences)} faces)"),
+        ("real crops within 8/255 of official", f"{close} of {len(check.differences)}"),
+        ("peak memory (harvest process)", f"{peak_mb:.0f} MB"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -234,7 +297,13 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=8, help="kaokore's requests in flight per host"
     )
+    parser.add_argument(
+        "--full", action="store_true", help="the whole real data (../shared); latency default 0"
+    )
     args = parser.parse_args()
+    if args.full:
+        full(args.latency if "--latency" in sys.argv else 0.0, args.concurrency)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         faces = make_mirror(root / "mirror", args.faces)

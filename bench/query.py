@@ -51,6 +51,7 @@ from kaokore.db.models import (  # noqa: E402
     ReleaseMember,
     Work,
 )
+from kaokore.db.writer import labels_changed  # noqa: E402
 from kaokore.errors import UsageError  # noqa: E402
 from kaokore.ingest.curation import normalise_value  # noqa: E402
 
@@ -147,6 +148,7 @@ def generate(url: str, faces: int) -> float:
                 batch = []
         if batch:
             session.execute(insert(Annotation), batch)
+        labels_changed(session, None)
         session.execute(
             insert(ReleaseMember),
             [

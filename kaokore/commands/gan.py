@@ -110,7 +110,7 @@ def train_gan(
     )  # fmt: skip
 
     def report(record: dict[str, Any]) -> None:
-        fid = f"  fid {record['fid']:.2f}" if record.get("fid") is not None else ""
+        fid = f"  fd {record['fid']:.2f}" if record.get("fid") is not None else ""
         console.print(
             f"step {record['step']:>7}  D {record['loss_d']:.3f}  G {record['loss_g']:.3f}  "
             f"{record['images_per_second']:.1f} img/s{fid}"

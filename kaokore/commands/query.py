@@ -7,6 +7,7 @@ once here and shared by ``kaokore export``, ``kaokore sparql`` and ``kaokore sim
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -379,7 +380,11 @@ def history_command(
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     out: OutOption = None,
 ) -> None:
-    """Show every annotation a face ever had: current and retracted, who asserted it, when.
+    """Show every annotation a face ever had, who asserted it, when, and its state now.
+
+    States: current; retracted (withdrawn by its document, or changed by a newer version
+    of its dataset); restated (repeated by the newer version); outranked (another
+    source's newer or human assertion won). See docs/labels.md.
 
     Examples:
 
@@ -406,8 +411,8 @@ def history_command(
             "agent",
             "document_url",
             "asserted_at",
-            "retracted_at",
-            "current",
+            "state",
+            "ended_at",
             "provenance",
         )
         print_table(
@@ -415,3 +420,80 @@ def history_command(
             [[r[c] for c in shown] for r in records],
             caption=f"{sum(1 for r in rows if r.current)} current of {len(rows)} annotations",
         )
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="The old side: 1.2, official:1.2, built:1.0 or a date.")],
+    b: Annotated[str, typer.Argument(help="The new side, likewise.")],
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Only relabels of this key (向き, orientation ...)."),
+    ] = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Only the counts, not the changes.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Rows shown in a table (0: all; CSV/JSON: all).")
+    ] = 50,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    out: OutOption = None,
+) -> None:
+    """What changed from A to B: faces added, removed, and relabelled (label, old, new, who, when).
+
+    A side is an imported official version (`1.3`, `official:1.3`: what that version's
+    files say), a built release (`built:1.0`: the classes it wrote) or a date (`2024-05-01`
+    or an ISO time in UTC: the current labels as they stood then, by the one rule).
+
+    Examples:
+
+    ```
+    kaokore query diff 1.2 1.3 --label orientation
+    kaokore query diff 1.2 1.3 --summary --format json
+    kaokore query diff 2024-05-01 2024-06-01 --format csv --out changes.csv
+    ```
+    """
+    from kaokore.query import diff
+    from kaokore.query.names import label_key
+    from kaokore.query.output import to_csv
+
+    fmt = check_format(format, ("table", "csv", "json"))
+    if limit < 0:
+        raise UsageError(f"--limit {limit}: use a positive number, or 0 for all")
+    derived = {"work": "原典", "holder": "所蔵"}
+    keys = [derived.get(key, key) for key in (label_key(name) for name in label or [])]
+    result = diff(open_db(ctx), a, b, labels=keys or None)
+    counts = result.summary()
+    records = result.as_dicts()
+    columns = ["change", "face_id", "face_key", "label", "old", "new", "who", "when"]
+    if fmt == "json":
+        document = counts if summary else {"summary": counts, "changes": records}
+        emit(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n", out)
+        return
+    if fmt == "csv":
+        if summary:
+            flat = {k: v for k, v in counts.items() if k != "relabelled_labels"}
+            flat.update({f"relabelled:{k}": v for k, v in counts["relabelled_labels"].items()})
+            emit(to_csv(list(flat), [list(flat.values())]), out)
+        else:
+            emit(to_csv(columns, [[r[c] for c in columns] for r in records]), out)
+        return
+    per_label = ", ".join(f"{k} {v}" for k, v in counts["relabelled_labels"].items()) or "none"
+    caption = (
+        f"{counts['a']} ({counts['faces_a']} faces) -> {counts['b']} ({counts['faces_b']}): "
+        f"{counts['added']} added, {counts['removed']} removed, "
+        f"{counts['relabelled_faces']} faces relabelled ({per_label})"
+    )
+    if summary or not records:
+        console.print(caption)
+        return
+    shown = records if limit == 0 else records[:limit]
+    print_table(
+        ["change", "face_id", "label", "old", "new", "who", "when"],
+        [
+            [r["change"], r["face_id"], r["label"], r["old"], r["new"], r["who"], r["when"]]
+            for r in shown
+        ],
+        caption=caption + ("" if len(shown) == len(records) else f"; first {len(shown)} rows"),
+    )

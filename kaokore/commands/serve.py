@@ -14,6 +14,7 @@ from kaokore.ingest.harvester import HarvestOptions, harvest
 from kaokore.sample import sample_dir, sample_sources
 from kaokore.server import LocalIIIFServer
 from kaokore.server import serve as serve_forever
+from kaokore.server.faults import FaultPlan
 
 __all__ = ["demo", "serve"]
 
@@ -37,6 +38,20 @@ def serve(
         bool,
         typer.Option("--lenient", help="Accept requests a strict Image API 3.0 server refuses."),
     ] = False,
+    faults: Annotated[
+        float,
+        typer.Option(
+            "--faults",
+            min=0.0,
+            max=1.0,
+            help="Share of requests answered with an injected fault (5xx, 429, reset, "
+            "truncated body, HTML page, stall), on first attempts only: every request "
+            "succeeds when retried.",
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[
+        int, typer.Option("--fault-seed", help="Seed of the injected faults.")
+    ] = 0,
 ) -> None:
     """Serve a folder as IIIF (Presentation documents and Image API 2.1/3.0) on 127.0.0.1.
 
@@ -49,16 +64,22 @@ def serve(
     kaokore serve                       # the bundled sample on http://127.0.0.1:8000
     kaokore ingest http://127.0.0.1:8000/api/face/as/collection.json
     kaokore serve my-mirror --port 9000 --latency 0.1
+    kaokore serve my-mirror --faults 0.05      # 5 % of first attempts fail
     ```
     """
     root = folder or sample_dir()
+    plan = (
+        FaultPlan(rate=faults, seed=fault_seed, first_attempt_only=True, stall_seconds=1.0)
+        if faults
+        else None
+    )
 
     def ready(server: LocalIIIFServer) -> None:
         err_console.print(f"Serving {root} at {server.base_url} (Ctrl-C stops)")
         for url in sample_sources(server.base_url) if folder is None else []:
             err_console.print(f"  change feed: {url}")
 
-    serve_forever(root, port=port, latency=latency, strict=not lenient, on_ready=ready)
+    serve_forever(root, port=port, latency=latency, faults=plan, strict=not lenient, on_ready=ready)
 
 
 def demo(

@@ -47,16 +47,63 @@ ImageSizeOption = Annotated[
         show_default=False,
     ),
 ]
-EpochsOption = Annotated[int, typer.Option("--epochs", help="Most epochs to train.")]
+EpochsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--epochs", help="Most epochs to train [default: 30, or the preset's].", show_default=False
+    ),
+]
 PatienceOption = Annotated[
-    int,
-    typer.Option("--patience", help="Stop after this many epochs without a better dev accuracy."),
+    int | None,
+    typer.Option(
+        "--patience",
+        help="Stop after this many epochs without a better dev accuracy "
+        "[default: 5, or the preset's].",
+        show_default=False,
+    ),
 ]
 BatchSizeOption = Annotated[
-    int, typer.Option("--batch-size", help="Images per step (per process).")
+    int | None,
+    typer.Option(
+        "--batch-size",
+        help="Images per step (per process) [default: 64, or the preset's].",
+        show_default=False,
+    ),
 ]
-LrOption = Annotated[float, typer.Option("--lr", help="Adam learning rate.")]
-WeightDecayOption = Annotated[float, typer.Option("--weight-decay", help="Adam weight decay.")]
+LrOption = Annotated[
+    float | None,
+    typer.Option(
+        "--lr", help="Adam learning rate [default: 3e-4, or the preset's].", show_default=False
+    ),
+]
+WeightDecayOption = Annotated[
+    float | None,
+    typer.Option(
+        "--weight-decay",
+        help="Adam weight decay [default: 0, or the preset's].",
+        show_default=False,
+    ),
+]
+PresetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="official: the official repository's recipe (Adam 1e-3, batch 32, 20 epochs, "
+        "rate / 10 every 10 epochs, 256 px; ImageNet weights only with --weights, else from "
+        "scratch); scratch: ours, to train from scratch to convergence (cosine over 60 "
+        "epochs, 2 warm-up, weight decay 1e-4, batch 64). Options given explicitly win.",
+        show_default=False,
+    ),
+]
+ScheduleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--schedule",
+        help="Learning rate per epoch: constant, step (/10 every 10 epochs) or cosine "
+        "[default: constant, or the preset's].",
+        show_default=False,
+    ),
+]
 SeedOption = Annotated[
     int, typer.Option("--seed", help="Seed of the initialisation, order and crops.")
 ]
@@ -161,12 +208,14 @@ def classify(
         ),
     ] = "resnet18",
     task: Annotated[str, typer.Option("--task", help="gender or status.")] = "gender",
+    preset: PresetOption = None,
     image_size: ImageSizeOption = None,
-    epochs: EpochsOption = 30,
-    patience: PatienceOption = 5,
-    batch_size: BatchSizeOption = 64,
-    lr: LrOption = 3e-4,
-    weight_decay: WeightDecayOption = 0.0,
+    epochs: EpochsOption = None,
+    patience: PatienceOption = None,
+    batch_size: BatchSizeOption = None,
+    lr: LrOption = None,
+    weight_decay: WeightDecayOption = None,
+    schedule: ScheduleOption = None,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
     amp: AmpOption = None,
@@ -176,7 +225,9 @@ def classify(
         typer.Option(
             "--weights",
             help="Local state dict to start from (e.g. torchvision ImageNet weights saved "
-            "earlier, or a best.pt); the classification head is always new. Nothing is downloaded.",
+            "earlier, a best.pt or a pretrain.pt); the classification head is always new. "
+            "Nothing is downloaded. A checkpoint that trained on a test face of this run's "
+            "split is refused.",
             show_default=False,
         ),
     ] = None,
@@ -208,7 +259,8 @@ def classify(
 
     Writes config.json, history.csv/json, best.pt, metrics.json (accuracy, macro-F1,
     per-class precision and recall, confusion matrix), curves.png and confusion.png into the
-    run folder. Every image and label is checked before training starts. Under
+    run folder. Every image and label is checked before training starts, and a --weights
+    checkpoint that trained on any test face of the split is refused. Under
     `torchrun --nproc-per-node N -m kaokore train classify ...` it trains with
     DistributedDataParallel.
 
@@ -218,23 +270,33 @@ def classify(
     kaokore train classify --release kaokore-data/releases/kaokore-1.0 --arch resnet18 --task gender
     kaokore train classify --release ./kaokore --arch inception_v3 --task status --device cuda
     kaokore train classify --release ./kaokore --image-size 64 --epochs 3 --limit 200 --device cpu
+    kaokore train classify --release kaokore-v1.0 --preset official --device cuda
+    kaokore train classify --release kaokore-v1.0 --weights runs/simclr/pretrain.pt
     ```
     """
     require_train_extra("kaokore train")
     from kaokore.learn.cache import CACHE_SUBDIR
+    from kaokore.learn.presets import with_preset
     from kaokore.learn.train import TrainConfig, default_run_dir, train_classifier
 
     settings = settings_of(ctx)
+    chosen = with_preset(
+        preset,
+        {
+            "image_size": image_size,
+            "epochs": epochs,
+            "patience": patience,
+            "batch_size": batch_size,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "schedule": schedule,
+        },
+    )
     config = TrainConfig(
         release=release,
         arch=arch,
         task=task,
-        image_size=image_size,
-        epochs=epochs,
-        patience=patience,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
+        **chosen,
         seed=seed,
         device=device,
         amp=amp,
@@ -271,11 +333,14 @@ def baselines(
         list[str] | None,
         typer.Option("--tasks", help="gender, status or both [default: both].", show_default=False),
     ] = None,
+    preset: PresetOption = None,
     image_size: ImageSizeOption = None,
-    epochs: EpochsOption = 30,
-    patience: PatienceOption = 5,
-    batch_size: BatchSizeOption = 64,
-    lr: LrOption = 3e-4,
+    epochs: EpochsOption = None,
+    patience: PatienceOption = None,
+    batch_size: BatchSizeOption = None,
+    lr: LrOption = None,
+    weight_decay: WeightDecayOption = None,
+    schedule: ScheduleOption = None,
     seed: SeedOption = 0,
     device: DeviceOption = "auto",
     amp: AmpOption = None,
@@ -307,14 +372,15 @@ def baselines(
 ) -> None:
     """Run the paper's grid (7 architectures x gender/status) and tabulate it next to Table 2.
 
-    Writes baselines.md and baselines.csv (paper and measured test accuracy side by side,
-    rewritten after every run) and one run folder per cell into --out. The paper's numbers
+    Writes baselines.md, baselines.csv (paper and measured test accuracy side by side,
+    rewritten after every run), baselines.png and one run folder per cell into --out. The
+    paper's numbers
     are for the version 1.0 split: see tools/make_v10_split.py to assemble it.
 
     Examples:
 
     ```
-    kaokore train baselines --release kaokore-v1.0 --device cuda --epochs 20
+    kaokore train baselines --release kaokore-v1.0 --device cuda --preset official
     kaokore train baselines --release kaokore-v1.0 --archs resnet18,vgg11 --tasks gender --epochs 5
     ```
     """
@@ -324,19 +390,28 @@ def baselines(
     from kaokore.learn.baselines import TASKS, run_baselines
     from kaokore.learn.cache import CACHE_SUBDIR
     from kaokore.learn.models import ARCHS
+    from kaokore.learn.presets import with_preset
     from kaokore.learn.train import TrainConfig
 
     chosen_archs = _names(archs, ARCHS, "--archs")
     chosen_tasks = _names(tasks, TASKS, "--tasks")
     settings = settings_of(ctx)
     folder = out or settings.home / "runs" / f"baselines-{datetime.now():%Y%m%d-%H%M%S}"
+    chosen = with_preset(
+        preset,
+        {
+            "image_size": image_size,
+            "epochs": epochs,
+            "patience": patience,
+            "batch_size": batch_size,
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "schedule": schedule,
+        },
+    )
     base = TrainConfig(
         release=release,
-        image_size=image_size,
-        epochs=epochs,
-        patience=patience,
-        batch_size=batch_size,
-        lr=lr,
+        **chosen,
         seed=seed,
         device=device,
         amp=amp,
@@ -355,3 +430,103 @@ def baselines(
     if rows:
         console.print((folder / "baselines.md").read_text(encoding="utf-8"))
     console.print(f"Tables: {folder / 'baselines.md'} and {folder / 'baselines.csv'}")
+
+
+@app.command()
+def pretrain(
+    ctx: typer.Context,
+    release: Annotated[
+        Path,
+        typer.Option(
+            "--release",
+            help="Folder whose faces are learnt from (every face in labels.csv, labels unused).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Folder for pretrain.pt and pretrain.json.", show_default=False),
+    ],
+    evaluation: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluation",
+            help="Folder of the split that will be evaluated on; its test faces are left out "
+            "[default: --release].",
+            show_default=False,
+        ),
+    ] = None,
+    evaluation_split: Annotated[
+        str | None,
+        typer.Option(
+            "--evaluation-split",
+            help="Split file of --evaluation [default: its labels.csv set column].",
+            show_default=False,
+        ),
+    ] = None,
+    arch: Annotated[str, typer.Option("--arch", help="One of the seven networks.")] = "resnet18",
+    image_size: Annotated[int, typer.Option("--image-size", help="Input side in pixels.")] = 64,
+    epochs: Annotated[int, typer.Option("--epochs", help="Epochs over the faces.")] = 10,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Faces per step (two views each).")
+    ] = 128,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate (cosine decay).")] = 1e-3,
+    temperature: Annotated[float, typer.Option("--temperature", help="NT-Xent temperature.")] = 0.2,
+    seed: SeedOption = 0,
+    device: DeviceOption = "auto",
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", help="Use a seeded subset of N faces.", show_default=False),
+    ] = None,
+    workers: WorkersOption = 0,
+    cache_dir: CacheDirOption = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", help="Seconds; stop before an epoch that would end later."),
+    ] = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Self-supervised pretraining (SimCLR) on every face that is not a test face.
+
+    Faces are compared by content key, so the version 1.2 faces can be used to pretrain for
+    the version 1.0 split without its test faces (425 of the 527 are 1.2 training faces).
+    Fine-tune with `kaokore train classify --weights OUT/pretrain.pt`; the checkpoint records
+    the faces it saw, and the leak check verifies them.
+
+    Examples:
+
+    ```
+    kaokore train pretrain --release kaokore-v1.2 --evaluation kaokore-v1.0 --out runs/simclr
+    kaokore train classify --release kaokore-v1.0 --weights runs/simclr/pretrain.pt
+    ```
+    """
+    require_train_extra("kaokore train")
+    from kaokore.learn.cache import CACHE_SUBDIR
+    from kaokore.learn.pretrain import PretrainConfig
+    from kaokore.learn.pretrain import pretrain as run_pretraining
+
+    settings = settings_of(ctx)
+    config = PretrainConfig(
+        release=release,
+        out=out,
+        evaluation=evaluation,
+        evaluation_split=evaluation_split,
+        arch=arch,
+        image_size=image_size,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        temperature=temperature,
+        seed=seed,
+        device=device,
+        limit=limit,
+        workers=workers,
+        cache_dir=cache_dir or settings.cache_dir / CACHE_SUBDIR,
+        time_limit=time_limit,
+        threads=threads,
+    )
+    result = run_pretraining(config, console=console)
+    console.print(
+        f"Pretrained on {result.faces} faces ({result.excluded} test faces left out) in "
+        f"{result.seconds:.0f} s; checkpoint {result.checkpoint}"
+    )

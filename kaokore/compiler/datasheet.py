@@ -146,8 +146,11 @@ def datasheet(
         "orientation, tags...). As in every official version, a face gets a `labels.csv` row iff "
         "性別 is 男 (0, male) or 女 (1, female) and 身分 is 貴族 (0, noble), 武士 (1, warrior), "
         "化身 (2, incarnation) or 庶民 (3, commoner). Faces tagged 僧侶, 動物, 神職 or 不明 stay "
-        "in `faces.csv` and `original_tags.txt`. Where two sources disagree, the newest expert "
-        "assertion is used. Machine-made tags are kept in `faces.csv` only.",
+        "in `faces.csv` and `original_tags.txt`. Every label is the current one by kaokore's "
+        "one rule (docs/labels.md), the same that queries and exports read: only the newest "
+        "version of a dataset counts, a document's withdrawn assertions do not, and per label "
+        "the best source wins (human before machine, then the newest assertion), each value "
+        "once. Machine-made labels are kept in `faces.csv` only.",
         "",
         *_label_sources(options, entries),
         "## How it was split",

@@ -92,10 +92,10 @@ def metadata_ja() -> bytes:
 def tag_line(image: str, row: SampleRow) -> str:
     """One ``original_tags.txt`` line: the experts' current (human) tags, as they wrote them.
 
-    Pairs are sorted by key, then value, as in every official version. A pair repeated at
-    several positions is kept repeated (the official files have ``制作年=;制作年=``); the same
-    assertion from two sources was already merged by the reader. A line break inside a value
-    would break the format and becomes a space.
+    Pairs are sorted by key, then value, as in every official version. The labels are the
+    current ones by the one rule (:mod:`kaokore.db.truth`): one source per label, each value
+    once, so a value repeated in a source (``制作年=;制作年=``) is written once. A line break
+    inside a value would break the format and becomes a space.
     """
     pairs = sorted(
         (v.label, v.raw_value.replace("\r", " ").replace("\n", " "), v.position)

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Document, Face, ImageService, Release, ReleaseMember
+from kaokore.db.release_layout import OfficialLayoutOptions, TagRules, UrlRules
 from kaokore.errors import CompileError
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
 
@@ -89,14 +90,14 @@ def official_layout(session: Session, version: str) -> OfficialLayout:
             f"No official KaoKore {version} in the database. "
             f"Run `kaokore ingest --official DIR` on the v{version} folder first."
         )
-    options: dict[str, Any] = release.options_json or {}
+    options = OfficialLayoutOptions.from_json(release.options_json, release=f"official:{version}")
     members = _members(session, release)
     by_number = sorted(members, key=lambda member: member.number)
-    tags = _tags(session, options.get("document_url"))
+    tags = _tags(session, options.document_url)
     files = {
-        "labels.csv": _labels_csv(members, options.get("labels_header", _LABELS_HEADER)),
-        "urls.txt": _urls_txt(by_number, options.get("urls", {})),
-        "original_tags.txt": _tags_txt(by_number, tags, options.get("tags", {})),
+        "labels.csv": _labels_csv(members, options.labels_header),
+        "urls.txt": _urls_txt(by_number, options.urls),
+        "original_tags.txt": _tags_txt(by_number, tags, options.tags),
         "labels.metadata.en.txt": label_metadata("en"),
         "labels.metadata.ja.txt": label_metadata("ja"),
     }
@@ -169,38 +170,29 @@ def _labels_csv(members: list[_Member], header: str) -> bytes:
     return _text([header, *rows])
 
 
-def _urls_txt(members: list[_Member], rules: Mapping[str, Any]) -> bytes:
-    exceptions: Mapping[str, str] = rules.get("lines", {})
-    count = rules.get("count")
+def _urls_txt(members: list[_Member], rules: UrlRules) -> bytes:
     lines = []
     for member in members:
-        if count is not None and member.number >= count:
+        if rules.count is not None and member.number >= rules.count:
             break
-        lines.append(exceptions.get(member.file_name) or _url(member, rules))
+        lines.append(rules.lines.get(member.file_name) or _url(member, rules))
     return _text(lines)
 
 
-def _url(member: _Member, rules: Mapping[str, Any]) -> str:
+def _url(member: _Member, rules: UrlRules) -> str:
     """``{origin}{path}/{x,y,w,h}/{size}/{tail}``, or "" for a line without a face."""
     if member.face_key is None or member.base_url is None or "#" not in member.face_key:
         return ""
-    region = member.face_key.rsplit("#", 1)[1]
-    scheme, _sep, rest = member.base_url.partition("://")
-    host, slash, path = rest.partition("/")
-    stored_origin = f"{scheme}://{host}"
-    origin = rules.get("origins", {}).get(stored_origin, stored_origin)
-    size = rules.get("sizes", {}).get(origin, rules.get("size", "256,256"))
-    tail = rules.get("tail", "0/default.jpg")
-    return f"{origin}{slash}{path}/{region}/{size}/{tail}"
+    return rules.url(member.base_url, member.face_key.rsplit("#", 1)[1])
 
 
 def _tags_txt(
     members: list[_Member],
     tags: Mapping[int, list[tuple[str, int, str]]],
-    rules: Mapping[str, Any],
+    rules: TagRules,
 ) -> bytes:
-    exceptions: Mapping[str, str] = rules.get("lines", {})
-    missing = set(rules.get("missing", ()))
+    exceptions = rules.lines
+    missing = set(rules.missing)
     lines = []
     for member in members:
         if member.file_name in exceptions:

@@ -38,10 +38,12 @@ from kaokore.compiler.reviewed import (
     check_labels,
     read_review_sources,
 )
+from kaokore.db.current import claims_of
 from kaokore.db.models import (
     Annotation,
     Blob,
     Canvas,
+    CurrentLabel,
     Document,
     Face,
     ImageService,
@@ -50,6 +52,7 @@ from kaokore.db.models import (
     Work,
 )
 from kaokore.db.models_review import Review, Suggestion
+from kaokore.db.truth import current_labels
 from kaokore.vocab import RECORD_ID_KEYS, category_key, class_index
 
 __all__ = [
@@ -99,8 +102,16 @@ def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABE
     ``expert+reviewed``; machine suggestions are never read (see :mod:`.reviewed`).
     """
     sources = read_review_sources(session)
-    annotations = _keep(_current_annotations(session), sources, check_labels(labels))
-    rows = tuple(_rows(session, annotations, sources))
+    # The upstream record (tags, faces.csv meta columns) is the experts' view; the classes
+    # follow the chosen label set. Both are the one rule over the sources each reads.
+    expert = _current_annotations(session, _dropped(sources, DEFAULT_LABELS))
+    chosen = check_labels(labels)
+    classes = (
+        expert
+        if chosen == DEFAULT_LABELS
+        else _current_annotations(session, _dropped(sources, chosen))
+    )
+    rows = tuple(_rows(session, expert, classes, sources))
     official = _official_split(session)
     previous = _previous_release(session, version)
     source_time = _source_time(session, labels)
@@ -123,23 +134,20 @@ def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABE
 _Found = tuple[AnnotationValue, dt.datetime, int, str | None]
 
 
-def _keep(
-    annotations: dict[int, list[_Found]], sources: ReviewSources, labels: str
-) -> dict[int, list[_Found]]:
-    """Drop suggestions always, and reviewers' labels unless ``labels`` takes them."""
+def _dropped(sources: ReviewSources, labels: str) -> frozenset[int]:
+    """Annotation ids a build does not read: suggestions always, reviewers' labels unless
+    ``labels`` takes them."""
     dropped = set(sources.suggestions)
     if labels == DEFAULT_LABELS:
         dropped |= sources.reviews.keys()
-    if not dropped:
-        return annotations
-    return {
-        face_id: [item for item in found if item[2] not in dropped]
-        for face_id, found in annotations.items()
-    }
+    return frozenset(dropped)
 
 
 def _rows(
-    session: Session, annotations: dict[int, list[_Found]], sources: ReviewSources
+    session: Session,
+    annotations: dict[int, list[_Found]],
+    classes: dict[int, list[_Found]],
+    sources: ReviewSources,
 ) -> Iterable[SampleRow]:
     curation = aliased(Document)
     query = (
@@ -154,28 +162,20 @@ def _rows(
     )
     for face, work, canvas, service, blob, curation_url in session.execute(query):
         found = annotations.get(face.id, [])
+        labelled = classes.get(face.id, [])
         # The upstream record: a reviewer's label shows in gender/status and its source
         # columns, not among the tags (original_tags.txt, meta_*, annotations).
-        values = _dedupe(
-            value for value, _at, row_id, _doc in found if row_id not in sources.reviews
-        )
-        first_doc = min(
-            (
-                (row_id, doc)
-                for _v, _at, row_id, doc in found
-                if doc and row_id not in sources.reviews
-            ),
-            default=None,
-        )
+        values = _dedupe(value for value, _at, _row_id, _doc in found)
+        first_doc = min(((row_id, doc) for _v, _at, row_id, doc in found if doc), default=None)
         yield SampleRow(
             face_id=face.id,
             key=face.key,
             file_number=face.file_number,
-            holder=(work.holder if work else None) or _first(values, ("所蔵",)),
-            record_id=(work.record_id if work else None)
-            or _first(values, (*RECORD_ID_KEYS, "原典ID")),
+            holder=_first(values, ("所蔵",)) or (work.holder if work else None),
+            record_id=_first(values, (*RECORD_ID_KEYS, "原典ID"))
+            or (work.record_id if work else None),
             work_key=work.key if work else None,
-            work_label=(work.label if work else None) or _first(values, ("原典",)),
+            work_label=_first(values, ("原典",)) or (work.label if work else None),
             manifest_url=work.manifest_url if work else None,
             license=work.license if work else None,
             attribution=work.attribution if work else None,
@@ -201,10 +201,10 @@ def _rows(
             crop_status=face.crop_status,
             crop_error=face.crop_error,
             annotations=values,
-            gender=_label(found, "gender"),
-            status=_label(found, "status"),
-            gender_source=_source(found, "gender", sources),
-            status_source=_source(found, "status", sources),
+            gender=_label(labelled, "gender"),
+            status=_label(labelled, "status"),
+            gender_source=_source(labelled, "gender", sources),
+            status_source=_source(labelled, "status", sources),
         )
 
 
@@ -217,69 +217,73 @@ def _region(face: Face) -> Box | None:
 
 
 def _dedupe(values: Iterable[AnnotationValue]) -> tuple[AnnotationValue, ...]:
-    """One copy of each assertion, in the official order (label, then value).
-
-    Two sources asserting the same thing (a curation and an official import) are one fact
-    for a release; the order does not depend on which source was harvested first.
-    """
+    """The current labels in the official order (label, then value), whatever was harvested
+    first; the one rule already kept one copy of each value."""
     unique = {(v.label, v.raw_value, v.agent, v.position): v for v in values}
     return tuple(sorted(unique.values(), key=lambda v: (v.label, v.raw_value, v.agent, v.position)))
 
 
 def _first(values: tuple[AnnotationValue, ...], labels: tuple[str, ...]) -> str | None:
+    """The first current non-empty human value of ``labels``, in (label, position) order."""
     for label in labels:
-        for value in values:
+        for value in sorted(values, key=lambda v: v.position):
             if value.label == label and value.agent == "human" and value.value:
                 return value.value
     return None
 
 
-def _newest(found: list[_Found], category: str) -> tuple[AnnotationValue, int] | None:
-    """The newest current human assertion of 性別 or 身分, with its annotation id."""
+def _chosen(found: list[_Found], category: str) -> tuple[AnnotationValue, int] | None:
+    """The current human value of 性別 or 身分 (by the one rule), with its annotation id."""
     key = category_key(category)
-    candidates = [(at, row_id, v) for v, at, row_id, _doc in found if v.label == key]
-    candidates = [c for c in candidates if c[2].agent == "human"]
+    candidates = [(v, row_id) for v, _at, row_id, _doc in found if v.label == key]
+    candidates = [c for c in candidates if c[0].agent == "human"]
     if not candidates:
         return None
-    _at, row_id, newest = max(candidates, key=lambda c: (c[0], c[1]))
-    return newest, row_id
+    return min(candidates, key=lambda c: c[0].position)
 
 
 def _label(found: list[_Found], category: str) -> int | None:
-    """The class index of the newest current human assertion of 性別 or 身分.
+    """The class index of the current 性別 or 身分 (see :mod:`kaokore.db.truth`).
 
-    When two sources disagree, the newest assertion wins: it is the experts' latest word
-    (or, with ``--labels expert+reviewed``, a reviewer's later one).
+    Per label one source wins (human before machine, then the newest assertion): the
+    experts' latest word, or, with ``--labels expert+reviewed``, a reviewer's later one. A
+    label only a machine states gives no class: ``labels.csv`` holds human labels.
     """
-    newest = _newest(found, category)
-    return None if newest is None else class_index(category, newest[0].value)
+    chosen = _chosen(found, category)
+    return None if chosen is None else class_index(category, chosen[0].value)
 
 
 def _source(found: list[_Found], category: str, sources: ReviewSources) -> LabelSource | None:
     """Where the label :func:`_label` picked came from (None when there is no label)."""
-    newest = _newest(found, category)
-    if newest is None or class_index(category, newest[0].value) is None:
+    chosen = _chosen(found, category)
+    if chosen is None or class_index(category, chosen[0].value) is None:
         return None
-    return sources.reviews.get(newest[1], EXPERT)
+    return sources.reviews.get(chosen[1], EXPERT)
 
 
-def _current_annotations(session: Session) -> dict[int, list[_Found]]:
+def _current_annotations(session: Session, dropped: frozenset[int]) -> dict[int, list[_Found]]:
+    """Every face's current labels by the one rule, over the sources the build reads.
+
+    ``current_labels`` holds the rule's answer over every source; for the few faces with an
+    annotation the build leaves out (a suggestion, or a reviewer's label in an expert-only
+    build) the same rule is applied again without it (:func:`kaokore.db.truth.current_labels`).
+    """
     query = (
         select(
-            Annotation.face_id,
-            Annotation.label,
-            Annotation.value,
-            Annotation.raw_value,
-            Annotation.agent,
-            Annotation.position,
-            Annotation.asserted_at,
-            Annotation.id,
+            CurrentLabel.face_id,
+            CurrentLabel.label,
+            CurrentLabel.value,
+            CurrentLabel.raw_value,
+            CurrentLabel.agent,
+            CurrentLabel.position,
+            CurrentLabel.asserted_at,
+            CurrentLabel.annotation_id,
             Document.url,
         )
-        .join(Face, Annotation.face_id == Face.id)
-        .outerjoin(Document, Annotation.document_id == Document.id)
-        .where(Annotation.retracted_at.is_(None), Face.deleted.is_(False))
-        .order_by(Annotation.face_id, Annotation.id)
+        .join(Face, CurrentLabel.face_id == Face.id)
+        .outerjoin(Document, CurrentLabel.document_id == Document.id)
+        .where(Face.deleted.is_(False))
+        .order_by(CurrentLabel.face_id, CurrentLabel.label, CurrentLabel.position)
     )
     found: dict[int, list[_Found]] = defaultdict(list)
     for face_id, label, value, raw, agent, position, at, row_id, doc_url in session.execute(query):
@@ -293,6 +297,34 @@ def _current_annotations(session: Session) -> dict[int, list[_Found]]:
                 doc_url,
             )
         )
+    if not dropped:
+        return found
+    ids = sorted(dropped)
+    affected: set[int] = set()
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        affected.update(session.scalars(select(Annotation.face_id).where(Annotation.id.in_(chunk))))
+    urls = {doc_id: url for doc_id, url in session.execute(select(Document.id, Document.url))}
+    claims = claims_of(session.connection(), sorted(affected))
+    for face_id, face_claims in claims.items():
+        if face_id not in found and not face_claims:
+            continue
+        kept = [claim for claim in face_claims if claim.annotation_id not in dropped]
+        found[face_id] = [
+            (
+                AnnotationValue(
+                    label=current.label,
+                    value=current.claim.value,
+                    raw_value=current.claim.raw_value,
+                    agent=current.claim.agent,
+                    position=current.position,
+                ),
+                current.claim.asserted_at,
+                current.claim.annotation_id,
+                urls.get(current.claim.document_id) if current.claim.document_id else None,
+            )
+            for current in current_labels(kept)
+        ]
     return found
 
 

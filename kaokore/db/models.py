@@ -35,6 +35,7 @@ __all__ = [
     "Base",
     "Blob",
     "Canvas",
+    "CurrentLabel",
     "Document",
     "Face",
     "ImageService",
@@ -137,6 +138,15 @@ class Document(Base):
     fetched_at: Mapped[dt.datetime | None]
     #: The body of the last good fetch, kept for JSON documents so a 304 can be re-parsed.
     body: Mapped[str | None] = mapped_column(Text)
+    #: The dataset this document is one version of (``kaokore-official`` for the official
+    #: ``original_tags.txt`` files), and which version; null for a curation, which is its
+    #: own source and changes in place.
+    dataset: Mapped[str | None] = mapped_column(String(64))
+    dataset_version: Mapped[str | None] = mapped_column(String(64))
+    #: The newer version of the same dataset that supersedes this one (see
+    #: :mod:`kaokore.db.truth`): its assertions are kept as history but are not current.
+    #: (A plain id: SQLite cannot add a foreign key to an existing table in place.)
+    superseded_by_id: Mapped[int | None] = mapped_column(Integer)
 
     source: Mapped[Source | None] = relationship(back_populates="documents")
 
@@ -321,6 +331,33 @@ class Annotation(Base):
         Index(None, "label", "value"),
         Index(None, "retracted_at"),
     )
+
+
+class CurrentLabel(Base):
+    """A face's label as :mod:`kaokore.db.truth` decides it: the one read model.
+
+    Derived from ``annotations`` (and the documents' supersession) by
+    :func:`kaokore.db.current.refresh_current_labels`, which the write path calls for
+    every face it touches; every reader (queries, views, releases, exports) reads here.
+    ``position`` numbers the values of one label 0, 1, ... after duplicates are dropped.
+    """
+
+    __tablename__ = "current_labels"
+
+    face_id: Mapped[int] = mapped_column(
+        ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(Text, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    raw_value: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(String(16))
+    #: The annotation that won (its document, time and agent are the label's provenance).
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    asserted_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index(None, "label", "value"), Index(None, "annotation_id"))
 
 
 class Release(Base):

@@ -10,14 +10,17 @@ are left alone, so re-reading an unchanged document writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kaokore.db.models import Annotation, Document, Face, utcnow
+from kaokore.db.bulk import sync_labels
+from kaokore.db.models import Document, Face, utcnow
+from kaokore.db.records import Assertion
+from kaokore.db.writer import labels_changed
 
 __all__ = [
     "Assertion",
@@ -27,21 +30,6 @@ __all__ = [
     "sync_annotations",
     "upsert",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Assertion:
-    """One ``label = value`` pair as a document states it."""
-
-    label: str
-    raw_value: str
-    value: str
-    agent: str = "human"
-    position: int = 0
-
-    @property
-    def identity(self) -> tuple[str, str, str, int]:
-        return (self.label, self.raw_value, self.agent, self.position)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,57 +77,21 @@ def sync_annotations(
     assertions: Sequence[Assertion],
     *,
     document: Document | None,
-    labels: Iterable[str] | None = None,
     now: dt.datetime | None = None,
-    current: Sequence[Annotation] | None = None,
 ) -> AnnotationChange:
     """Make the current annotations that ``document`` asserts on ``face`` equal ``assertions``.
 
-    Only rows asserted by the same document are compared (another source's assertions are
-    its own to retract). ``labels`` limits the comparison to those labels, for sources that
-    state only some of them. ``current`` passes the document's current rows on this face
-    when the caller loaded them in bulk (an empty list for a new face), saving a query.
-    Returns how many rows were added and retracted.
+    A convenience over the one write path (:func:`kaokore.db.bulk.sync_labels`) for a
+    single face held as an ORM object; the caller refreshes the read model
+    (:func:`kaokore.db.writer.labels_changed`) when it is done.
     """
-    now = now or utcnow()
-    document_id = document.id if document is not None else None
-    if current is None:
-        current = session.scalars(
-            select(Annotation).where(
-                Annotation.face_id == face.id,
-                Annotation.retracted_at.is_(None),
-                Annotation.document_id.is_(None)
-                if document_id is None
-                else Annotation.document_id == document_id,
-            )
-        ).all()
-    if labels is not None:
-        wanted_labels = set(labels)
-        current = [row for row in current if row.label in wanted_labels]
-    wanted = {assertion.identity: assertion for assertion in assertions}
-    have = {(row.label, row.raw_value, row.agent, row.position): row for row in current}
-    retracted = 0
-    for identity, row in have.items():
-        if identity not in wanted:
-            row.retracted_at = now
-            retracted += 1
-    added = 0
-    for identity, assertion in wanted.items():
-        if identity in have:
-            continue
-        session.add(
-            Annotation(
-                face=face,
-                label=assertion.label,
-                raw_value=assertion.raw_value,
-                value=assertion.value,
-                agent=assertion.agent,
-                position=assertion.position,
-                document_id=document_id,
-                asserted_at=now,
-            )
-        )
-        added += 1
+    session.flush()
+    if document is None:
+        raise ValueError("an annotation needs the document that asserts it")
+    added, retracted, _changed = sync_labels(
+        session.connection(), document.id, {face.id: tuple(assertions)}, now or utcnow()
+    )
+    session.expire(face, ["annotations"])
     return AnnotationChange(added=added, retracted=retracted)
 
 
@@ -153,4 +105,5 @@ def mark_face_deleted(session: Session, face: Face, *, now: dt.datetime | None =
     for row in face.annotations:
         if row.retracted_at is None:
             row.retracted_at = now
+    labels_changed(session, [face.id])
     return True

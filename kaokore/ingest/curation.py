@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from kaokore.errors import DocumentError
@@ -72,6 +73,10 @@ MANIFEST_TYPES: Final = frozenset(
     }
 )
 _KEIO_CALL_NUMBER: Final = "慶応義塾大学請求記号"
+_HOLDER: Final = "所蔵"
+_KEIO: Final = "慶應義塾大学"
+#: The record id key of the versions before each holder got its own key.
+_OLD_RECORD_KEY: Final = "原典ID"
 _ANNOTATION_LABEL: Final = "Annotation"
 _NUMBER: Final = r"\d+(?:\.\d+)?"
 #: x and y may be negative: real regions start outside the page (the official 1.2 has 8).
@@ -377,7 +382,18 @@ def _pairs(
                     position=position,
                 )
             )
-    return tuple(pairs)
+    return _keio_record_ids(tuple(pairs))
+
+
+def _keio_record_ids(pairs: tuple[LabelValue, ...]) -> tuple[LabelValue, ...]:
+    """Keio's older ``原典ID`` is a call number too (``132X@200@3@2``): restored like
+    ``慶応義塾大学請求記号``, as the official import does, so both doors agree."""
+    if not any(p.label == _HOLDER and p.value == _KEIO for p in pairs):
+        return pairs
+    return tuple(
+        replace(p, value=p.value.replace("@", "-")) if p.label == _OLD_RECORD_KEY else p
+        for p in pairs
+    )
 
 
 class _EmptyLabel(DocumentError):

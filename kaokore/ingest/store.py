@@ -2,23 +2,30 @@
 
 Why a module of its own: the same face can reach the database from a curation or from an
 official file, so identity (the face key), the history of labels and deletions follow one
-set of rules (:mod:`kaokore.db.repository`); this module maps the harvester's records onto
-them. It does no I/O beyond the session it is given.
+set of rules: this module turns the harvester's parsed curation into the typed records of
+:mod:`kaokore.db.records` (no I/O), and :mod:`kaokore.db.bulk` writes them in bulk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kaokore.db.models import Annotation, Canvas, Document, Face, ImageService, Work
-from kaokore.db.repository import Assertion, sync_annotations, upsert
+from kaokore.db.bulk import apply_document, retract_everything
+from kaokore.db.models import Document, ImageService
+from kaokore.db.records import (
+    Assertion,
+    CanvasRecord,
+    DocumentLabels,
+    FaceRecord,
+    ServiceRecord,
+    WorkRecord,
+)
+from kaokore.db.repository import upsert
 from kaokore.ingest.geometry import centred_square, intersect, scale_to_image
-from kaokore.ingest.identity import face_key, normalise_manifest_url, service_key
+from kaokore.ingest.identity import normalise_manifest_url, service_key
 from kaokore.ingest.manifest import find_canvas
 from kaokore.ingest.records import (
     Curation,
@@ -34,6 +41,7 @@ from kaokore.vocab import RECORD_ID_KEYS
 
 __all__ = [
     "CurationOutcome",
+    "curation_records",
     "retract_document",
     "store_curation",
     "store_service_info",
@@ -130,62 +138,123 @@ def store_curation(
 ) -> CurationOutcome:
     """Store every face of ``curation`` whose manifest is in ``manifests``.
 
-    Faces this document asserted before and no longer lists lose this document's labels,
-    and are flagged deleted when no source asserts anything about them any more.
+    The curation becomes typed records (:func:`curation_records`, no I/O) applied in bulk by
+    :func:`kaokore.db.bulk.apply_document`. Faces this document asserted before and no
+    longer lists lose this document's labels, and are flagged deleted when no source labels
+    them any more.
     """
-    outcome = CurationOutcome()
-    seen: dict[str, Face] = {}
+    session.flush()
+    batch, defects = curation_records(
+        curation=curation,
+        document_id=document.id,
+        document_url=document.url,
+        manifests=manifests,
+        infos=infos,
+        now=now,
+        max_faces=max_faces,
+    )
+    result = apply_document(session.connection(), batch)
+    session.expire_all()  # rows changed under the session: read them afresh
+    return CurationOutcome(
+        new=result.new,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        deleted=result.deleted,
+        defects=defects,
+        face_ids=result.face_ids,
+    )
+
+
+def curation_records(
+    *,
+    curation: Curation,
+    document_id: int,
+    document_url: str,
+    manifests: dict[str, Manifest],
+    infos: dict[str, ImageServiceInfo],
+    now: dt.datetime,
+    max_faces: int | None = None,
+) -> tuple[DocumentLabels, list[Defect]]:
+    """The records a curation states, and the defects of its faces (left out or kept). Pure."""
+    works: dict[str, WorkRecord] = {}
+    canvases: dict[str, CanvasRecord] = {}
+    services: dict[str, ServiceRecord] = {}
+    faces: dict[str, FaceRecord] = {}
+    defects: list[Defect] = []
+    services_by_url: dict[str, ServiceRecord] = {}
     complete = True
-    rows: dict[tuple[str, str], Any] = {}
-    preload = _Preloaded.of(session, document)
     for selection in curation.selections:
         manifest = manifests.get(selection.manifest_url)
         if manifest is None:
             complete = False
             continue
         for face in selection.faces:
-            if max_faces is not None and len(seen) >= max_faces:
+            if max_faces is not None and len(faces) >= max_faces:
                 complete = False
                 break
-            row = _store_face(
-                session, selection, face, manifest, infos, document, now, outcome, rows, preload
+            record = _face_records(
+                selection,
+                face,
+                manifest,
+                infos,
+                works,
+                canvases,
+                services,
+                defects,
+                document_url,
+                services_by_url,
             )
-            if row is not None:
-                seen[row.key] = row
-    session.flush()  # one flush for every new face and label of the curation
-    outcome.face_ids = sorted(row.id for row in seen.values())
-    if complete:
-        outcome.deleted = _retract_missing(session, document, set(outcome.face_ids), now)
-    return outcome
+            if record is not None:
+                faces.setdefault(record.key, record)
+    batch = DocumentLabels(
+        document_id=document_id,
+        now=now,
+        works=tuple(works.values()),
+        canvases=tuple(canvases.values()),
+        services=tuple(services.values()),
+        faces=tuple(faces.values()),
+        complete=complete,
+    )
+    return batch, defects
 
 
-def _store_face(
-    session: Session,
+def _face_records(
     selection: Selection,
     face: CurationFace,
     manifest: Manifest,
     infos: dict[str, ImageServiceInfo],
-    document: Document,
-    now: dt.datetime,
-    outcome: CurationOutcome,
-    rows: dict[tuple[str, str], Any],
-    preload: _Preloaded,
-) -> Face | None:
+    works: dict[str, WorkRecord],
+    canvases: dict[str, CanvasRecord],
+    services: dict[str, ServiceRecord],
+    defects: list[Defect],
+    document_url: str,
+    services_by_url: dict[str, ServiceRecord],
+) -> FaceRecord | None:
+    def defect(code: str, reason: str, *, kept: bool = False) -> None:
+        defects.append(
+            Defect(
+                url=document_url,
+                pointer=face.pointer,
+                code=code,
+                reason=reason if kept else f"{reason}; the face is left out",
+                outcome="kept" if kept else "left_out",
+                member_uri=face.member_uri,
+            )
+        )
+
     canvas = find_canvas(manifest, face.canvas_uri)
     if canvas is None:
-        _defect(outcome, document, face, "canvas_not_found", f"canvas not found in {manifest.url}")
+        defect("canvas_not_found", f"canvas not found in {manifest.url}")
         return None
     if canvas.service is None:
-        _defect(outcome, document, face, "no_image_service", f"{canvas.uri} has no image service")
+        defect("no_image_service", f"{canvas.uri} has no image service")
         return None
     info = infos.get(canvas.service.base_url)
     image_w, image_h = _image_size(canvas, info)
     region = face.region
     page = f"the {canvas.width}x{canvas.height} page"
     if intersect(region, canvas.width, canvas.height) is None:
-        _defect(
-            outcome, document, face, "region_outside", f"region {region.iiif} lies outside {page}"
-        )
+        defect("region_outside", f"region {region.iiif} lies outside {page}")
         return None
     scaled = scale_to_image(region, canvas.width, canvas.height, image_w, image_h)
     square = centred_square(scaled)
@@ -197,201 +266,89 @@ def _store_face(
             f"region {region.iiif} reaches past the edge of {page}: kept, cut at the edge "
             "and resized to the square"
         )
-        _defect(outcome, document, face, "region_partly_outside", reason, kept=True)
-
-    work: Work = _cached_upsert(
-        session,
-        rows,
-        Work,
-        {"key": work_key(manifest.url, face.pairs)},
-        {
-            "manifest_url": manifest.url,
-            "iiif_version": manifest.iiif_version,
-            "label": _work_title(face.pairs) or manifest.label or selection.manifest_label,
-            "label_lang": manifest.label_lang,
-            "holder": next((p.value for p in face.pairs if p.label == "所蔵"), None),
-            "record_id": next((p.value for p in face.pairs if p.label in RECORD_ID_KEYS), None),
-            "license": manifest.license,
-            "attribution": manifest.attribution,
-            "metadata_json": [
-                {"label": m.label, "value": m.value, "lang": m.lang} for m in manifest.metadata
-            ]
-            or None,
+        defect("region_partly_outside", reason, kept=True)
+    work = work_key(manifest.url, face.pairs)
+    works.setdefault(
+        work,
+        WorkRecord(
+            key=work,
+            values={
+                "manifest_url": manifest.url,
+                "iiif_version": manifest.iiif_version,
+                "label": _work_title(face.pairs) or manifest.label or selection.manifest_label,
+                "label_lang": manifest.label_lang,
+                "holder": next((p.value for p in face.pairs if p.label == "所蔵"), None),
+                "record_id": next((p.value for p in face.pairs if p.label in RECORD_ID_KEYS), None),
+                "license": manifest.license,
+                "attribution": manifest.attribution,
+                "metadata_json": [
+                    {"label": m.label, "value": m.value, "lang": m.lang} for m in manifest.metadata
+                ]
+                or None,
+            },
+        ),
+    )
+    canvases.setdefault(
+        canvas.uri,
+        CanvasRecord(
+            uri=canvas.uri,
+            work_key=work,
+            values={
+                "label": canvas.label,
+                "width": canvas.width,
+                "height": canvas.height,
+                "position": canvas.position,
+            },
+        ),
+    )
+    known = services_by_url.get(canvas.service.base_url)
+    skey = known.key if known is not None else service_key(canvas.service.base_url)
+    services.setdefault(
+        skey,
+        ServiceRecord(
+            key=skey,
+            base_url=canvas.service.base_url,
+            canvas_uri=canvas.uri,
+            values={
+                "api_version": canvas.service.api_version,
+                "level": canvas.service.level if info is None else info.level,
+                "width": image_w,
+                "height": image_h,
+            },
+        ),
+    )
+    services_by_url.setdefault(canvas.service.base_url, services[skey])
+    return FaceRecord(
+        key=f"{skey}#{square.x},{square.y},{square.w},{square.h}",
+        service_key=skey,
+        work_key=work,
+        canvas_uri=canvas.uri,
+        values={
+            "member_uri": face.member_uri,
+            "region_x": region.x,
+            "region_y": region.y,
+            "region_w": region.w,
+            "region_h": region.h,
+            "square_x": cut.x,
+            "square_y": cut.y,
+            "square_w": cut.w,
+            "square_h": cut.h,
+            "range_id": selection.range_id,
+            "range_label": selection.label,
         },
+        assertions=tuple(assertions_of(face.pairs)),
     )
-    canvas_row: Canvas = _cached_upsert(
-        session,
-        rows,
-        Canvas,
-        {"uri": canvas.uri},
-        {
-            "work_id": work.id,
-            "label": canvas.label,
-            "width": canvas.width,
-            "height": canvas.height,
-            "position": canvas.position,
-        },
-    )
-    service_row: ImageService = _cached_upsert(
-        session,
-        rows,
-        ImageService,
-        {"key": service_key(canvas.service.base_url)},
-        {
-            "base_url": canvas.service.base_url,
-            "canvas_id": canvas_row.id,
-            "api_version": canvas.service.api_version,
-            "level": canvas.service.level if info is None else info.level,
-            "width": image_w,
-            "height": image_h,
-        },
-    )
-    key = face_key(canvas.service.base_url, square)
-    existing = preload.faces.get(key)
-    if existing is None:
-        with session.no_autoflush:  # new rows of this curation are in ``preload`` already
-            existing = session.scalars(select(Face).where(Face.key == key)).one_or_none()
-    values = {
-        "canvas_id": canvas_row.id,
-        "image_service_id": service_row.id,
-        "work_id": work.id,
-        "member_uri": face.member_uri,
-        "region_x": region.x,
-        "region_y": region.y,
-        "region_w": region.w,
-        "region_h": region.h,
-        "square_x": cut.x,
-        "square_y": cut.y,
-        "square_w": cut.w,
-        "square_h": cut.h,
-        "curation_document_id": document.id,
-        "range_id": selection.range_id,
-        "range_label": selection.label,
-    }
-    if existing is None:
-        row = Face(key=key, first_seen=now, last_seen=now, **values)
-        session.add(row)
-        preload.faces[key] = row
-        preload.annotations[key] = []
-        changed_structure = True
-    else:
-        row = existing
-        changed_structure = row.deleted or any(getattr(row, k) != v for k, v in values.items())
-        for name, value in values.items():
-            setattr(row, name, value)
-        if row.deleted:
-            row.deleted, row.deleted_at = False, None
-        row.last_seen = now
-    current = preload.annotations.get(key)
-    change = sync_annotations(
-        session, row, assertions_of(face.pairs), document=document, now=now, current=current
-    )
-    if existing is None:
-        outcome.new += 1
-    elif changed_structure or change.changed:
-        outcome.updated += 1
-    else:
-        outcome.unchanged += 1
-    return row
-
-
-def _defect(
-    outcome: CurationOutcome,
-    document: Document,
-    face: CurationFace,
-    code: str,
-    reason: str,
-    *,
-    kept: bool = False,
-) -> None:
-    outcome.defects.append(
-        Defect(
-            url=document.url,
-            pointer=face.pointer,
-            code=code,
-            reason=reason if kept else f"{reason}; the face is left out",
-            outcome="kept" if kept else "left_out",
-            member_uri=face.member_uri,
-        )
-    )
-
-
-@dataclass
-class _Preloaded:
-    """The faces a curation asserted before, and its current labels on them, in two queries.
-
-    Re-reading a curation then costs no query per unchanged face.
-    """
-
-    faces: dict[str, Face]
-    #: The document's current labels per face key (a face asserted before by another source
-    #: is missing here, and its labels are then read by ``sync_annotations``).
-    annotations: dict[str, list[Annotation]]
-
-    @classmethod
-    def of(cls, session: Session, document: Document) -> _Preloaded:
-        faces = {
-            face.key: face
-            for face in session.scalars(
-                select(Face).where(Face.curation_document_id == document.id)
-            )
-        }
-        key_of = {face.id: face.key for face in faces.values()}
-        annotations: dict[str, list[Annotation]] = {key: [] for key in faces}
-        for row in session.scalars(
-            select(Annotation).where(
-                Annotation.document_id == document.id, Annotation.retracted_at.is_(None)
-            )
-        ):
-            if row.face_id in key_of:
-                annotations[key_of[row.face_id]].append(row)
-        return cls(faces=faces, annotations=annotations)
-
-
-def _cached_upsert(
-    session: Session,
-    rows: dict[tuple[str, str], Any],
-    model: type[Any],
-    lookup: dict[str, Any],
-    values: dict[str, Any],
-) -> Any:
-    """``upsert`` once per row and curation: its faces share works, canvases and services."""
-    cache_key = (model.__tablename__, repr(sorted(lookup.items())))
-    row = rows.get(cache_key)
-    if row is None:
-        row = rows[cache_key] = upsert(session, model, lookup, values)
-    return row
 
 
 def _work_title(pairs: tuple[LabelValue, ...]) -> str | None:
     return next((p.value for p in pairs if p.label == "原典" and p.value), None)
 
 
-def _retract_missing(session: Session, document: Document, seen: set[int], now: dt.datetime) -> int:
-    gone = session.scalars(
-        select(Face).where(Face.curation_document_id == document.id, Face.deleted.is_(False))
-    ).all()
-    deleted = 0
-    for face in gone:
-        if face.id in seen:
-            continue
-        if _retract_face(session, face, document, now):
-            deleted += 1
-    return deleted
-
-
-def _retract_face(session: Session, face: Face, document: Document, now: dt.datetime) -> bool:
-    """Withdraw ``document``'s labels from ``face``; flag it deleted if nothing else holds it."""
-    sync_annotations(session, face, [], document=document, now=now)
-    session.flush()
-    if any(row.retracted_at is None for row in face.annotations):
-        return False
-    face.deleted, face.deleted_at = True, now
-    return True
-
-
 def retract_document(session: Session, document: Document, now: dt.datetime) -> int:
     """A curation deleted upstream: withdraw its faces' labels; return faces flagged deleted."""
     document.status = "deleted"
     document.fetched_at = now
-    return _retract_missing(session, document, set(), now)
+    session.flush()
+    deleted = retract_everything(session.connection(), document.id, now)
+    session.expire_all()
+    return deleted

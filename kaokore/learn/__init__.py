@@ -7,7 +7,8 @@ Names are exported lazily, so ``import kaokore.learn`` is cheap and ``kaokore.le
 The pieces, one module each:
 
 - :mod:`~kaokore.learn.folder`: read a release or official-download folder (no torch).
-- :mod:`~kaokore.learn.data`: :class:`KaoKore` (the official loader's behaviour) and
+- :mod:`~kaokore.learn.data`: :class:`KaoKore` (the official loader's behaviour; ``Kaokore``,
+  the official class name, is an alias) and
   :class:`FastKaoKore` (decoded once into a memory-mapped uint8 cache, :mod:`~kaokore.learn.cache`).
 - :mod:`~kaokore.learn.augment`: the standard augmentation as PIL transforms and as batched
   tensor ops; :mod:`~kaokore.learn.batches`: device batches from either path.
@@ -15,6 +16,12 @@ The pieces, one module each:
   :mod:`~kaokore.learn.plots`, :mod:`~kaokore.learn.progress`: one classification run.
 - :mod:`~kaokore.learn.baselines`: the 7 x 2 grid of the paper's Table 2.
 - :mod:`~kaokore.learn.distributed`: the same code under ``torchrun``.
+- :mod:`~kaokore.learn.presets`: the ``official`` and ``scratch`` recipes and their schedules.
+- :mod:`~kaokore.learn.faces`: face keys, the release checksum and the leak check.
+- :mod:`~kaokore.learn.pretrain`: SimCLR pretraining on faces that are not test faces.
+- :mod:`~kaokore.learn.pack`: a folder as one file that fits the GPU machine's 64 MiB.
+- :mod:`~kaokore.learn.cli`: ``python -m kaokore.learn``, the same commands needing only
+  torch, torchvision, numpy and Pillow (the path the GPU scripts take).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ __all__ = [
     "ClassificationMetrics",
     "FastKaoKore",
     "KaoKore",
+    "Kaokore",
     "PAPER_TABLE2",
     "RunResult",
     "TrainConfig",
@@ -46,6 +54,7 @@ _WHERE = {
     "ClassificationMetrics": "metrics",
     "FastKaoKore": "data",
     "KaoKore": "data",
+    "Kaokore": "data",
     "RunResult": "train",
     "TrainConfig": "train",
     "build_model": "models",
@@ -59,7 +68,7 @@ _WHERE = {
 if TYPE_CHECKING:
     from kaokore.learn.augment import BatchAugment, eval_transform, train_transform
     from kaokore.learn.baselines import PAPER_TABLE2, run_baselines
-    from kaokore.learn.data import FastKaoKore, KaoKore
+    from kaokore.learn.data import FastKaoKore, KaoKore, Kaokore
     from kaokore.learn.metrics import ClassificationMetrics, classification_metrics
     from kaokore.learn.models import ARCHS, build_model
     from kaokore.learn.train import RunResult, TrainConfig, train_classifier

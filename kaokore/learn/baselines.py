@@ -24,6 +24,7 @@ __all__ = [
     "TASKS",
     "BaselineRow",
     "run_baselines",
+    "write_figure",
     "write_tables",
 ]
 
@@ -139,6 +140,46 @@ def write_tables(rows: Sequence[BaselineRow], out: Path, *, note: str = "") -> t
     return csv_path, md_path
 
 
+def write_figure(rows: Sequence[BaselineRow], path: Path) -> Path:
+    """Bars of test accuracy, the paper's (grey) and ours (blue), per model and task.
+
+    Drawn with Pillow, not matplotlib, so the figure is made on a machine that has only torch,
+    torchvision, numpy and Pillow.
+    """
+    from PIL import Image, ImageDraw
+
+    found = {(row.task, row.arch): row for row in rows}
+    archs = [arch for arch in ARCHS if any((task, arch) in found for task in TASKS)]
+    width, height, left, top, bottom = 120 + 95 * len(archs), 560, 50, 30, 60
+    image = Image.new("RGB", (max(width, 320), height), "white")
+    draw = ImageDraw.Draw(image)
+    panel = (height - top - bottom) // 2
+    for t, task in enumerate(TASKS):
+        y0 = top + t * panel
+        base = y0 + panel - 25
+        scale = (panel - 45) / 100
+        draw.text((left, y0), f"{task}: test accuracy (%), paper grey, ours blue", fill="black")
+        for tick in (0, 50, 100):
+            y = base - tick * scale
+            draw.line([(left - 4, y), (left + 95 * len(archs), y)], fill=(220, 220, 220))
+            draw.text((8, y - 6), str(tick), fill="black")
+        for i, arch in enumerate(archs):
+            x = left + 10 + 95 * i
+            paper = PAPER_TABLE2[task][arch]
+            draw.rectangle([x, base - paper * scale, x + 35, base], fill=(170, 170, 170))
+            row = found.get((task, arch))
+            if row is not None:
+                draw.rectangle(
+                    [x + 38, base - row.accuracy * scale, x + 73, base], fill=(60, 110, 200)
+                )
+                draw.text((x + 38, base - row.accuracy * scale - 12), f"{row.accuracy:.0f}",
+                          fill="black")  # fmt: skip
+            draw.text((x, base + 4), PAPER_NAMES[arch], fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
 def run_baselines(
     base: TrainConfig,
     out: Path,
@@ -162,7 +203,10 @@ def run_baselines(
         f"({base.split or 'labels.csv'} split); "
         f"image size {base.image_size or 'paper default (256, Inception-v3 299)'}; up to "
         f"{base.epochs} epochs, patience {base.patience}; batch {base.batch_size}; "
-        f"Adam lr {base.lr}; seed {base.seed}; device {base.device}."
+        f"Adam lr {base.lr}, weight decay {base.weight_decay}, {base.schedule} schedule; "
+        f"preset {base.preset or 'none'}; start "
+        f"{'from ' + str(base.weights) if base.weights else 'from scratch'}; "
+        f"seed {base.seed}; device {base.device}."
     )
     for done, (arch, task) in enumerate(pairs):
         limit = None
@@ -186,6 +230,7 @@ def run_baselines(
         )
         rows.append(row)
         write_tables(rows, out, note=settings)
+        write_figure(rows, out / "baselines.png")
         if on_row is not None:
             on_row(row)
     return rows

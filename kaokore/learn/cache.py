@@ -38,6 +38,7 @@ __all__ = [
     "decoded_array",
     "default_cache_dir",
     "load_image",
+    "stored_size",
     "verify_images",
 ]
 
@@ -168,3 +169,18 @@ def decoded_array(
     meta = {"root": str(root), "size": size, "count": len(images), "images": list(images)}
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     return target
+
+
+def stored_size(root: Path, images: Sequence[str]) -> int | None:
+    """The side of the first image of ``images`` (its header only), or None if unreadable.
+
+    Release images are squares of one size; the fast path stores its training split at that
+    size so each random crop resamples the original pixels once.
+    """
+    if not images:
+        return None
+    try:
+        with Image.open(root / IMAGE_DIR / images[0]) as image:
+            return max(image.size)
+    except (OSError, ValueError):
+        return None

@@ -37,7 +37,7 @@ from kaokore.learn.folder import (
     select,
 )
 
-__all__ = ["FastKaoKore", "KaoKore"]
+__all__ = ["FastKaoKore", "KaoKore", "Kaokore"]
 
 
 class KaoKore(VisionDataset):  # type: ignore[misc]  # torchvision ships no type information
@@ -214,3 +214,8 @@ class FastKaoKore(KaoKore):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}\nImage size: {self.image_size}\nCache: {self.cache_path}"
+
+
+#: The official loader's class name (``from dataset import Kaokore``), so code written against
+#: the official repository runs unchanged.
+Kaokore = KaoKore

@@ -2,9 +2,16 @@
 
 The recipe follows the paper's baselines: a torchvision reference network trained from scratch
 (or from local weights) with Adam and standard augmentation, early stopping on the dev split,
-and the best checkpoint evaluated once on test. Everything a run decides is written to its run
-folder: ``config.json``, ``history.csv``/``history.json``, ``best.pt``, ``metrics.json``,
+and the best checkpoint evaluated once on test; :mod:`~kaokore.learn.presets` names the
+official repository's recipe and ours. Everything a run decides is written to its run folder:
+``config.json``, ``history.csv``/``history.json``, ``best.pt`` (with the release checksum and
+the keys of the faces it trained on), ``metrics.json``, and, when matplotlib is installed,
 ``curves.png`` and ``confusion.png``.
+
+Starting weights are checked before anything trains: a checkpoint that trained on any test
+face of the evaluation split is refused (:func:`~kaokore.learn.faces.check_no_leak`). Only
+torch, torchvision, numpy and Pillow are needed (rich and matplotlib are used when present),
+so ``python -m kaokore.learn`` runs this on a machine that has nothing else.
 
 Every image, label and split is checked (decoded, in range, present) before the first step, so
 a broken folder fails in seconds with the file named, not hours into a run. On the CPU a run is
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import pickle
 import random
 import time
 from collections.abc import Iterator
@@ -27,7 +35,6 @@ from typing import Any
 import numpy as np
 import torch
 import torchvision
-from rich.console import Console
 from torch import nn
 
 from kaokore.config import Settings
@@ -37,9 +44,10 @@ from kaokore.learn.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugment
 from kaokore.learn.augment import eval_transform as plain_eval_transform
 from kaokore.learn.augment import train_transform as plain_train_transform
 from kaokore.learn.batches import Batches, FastBatches, PlainBatches
-from kaokore.learn.cache import verify_images
+from kaokore.learn.cache import stored_size, verify_images
 from kaokore.learn.data import FastKaoKore, KaoKore
 from kaokore.learn.distributed import DistContext
+from kaokore.learn.faces import check_no_leak, face_keys, release_checksum
 from kaokore.learn.folder import CATEGORIES, SPLIT_FILES, SPLITS, class_names, release_version
 from kaokore.learn.metrics import ClassificationMetrics, classification_metrics
 from kaokore.learn.models import (
@@ -50,15 +58,17 @@ from kaokore.learn.models import (
     min_image_size,
     uses_aux_logits,
 )
-from kaokore.learn.plots import plot_confusion, plot_curves
-from kaokore.learn.progress import EpochProgress
+from kaokore.learn.presets import SCHEDULES, lr_at
+from kaokore.learn.progress import EpochProgress, Printer, default_printer
 
 __all__ = [
     "Evaluation",
     "RunResult",
     "TrainConfig",
     "default_run_dir",
+    "describe_start",
     "evaluate",
+    "read_start_weights",
     "train_classifier",
 ]
 
@@ -71,7 +81,9 @@ class TrainConfig:
     means bf16 autocast on CUDA only; ``split`` None means the ``set`` column of labels.csv.
     ``time_limit`` (seconds) stops before an epoch that would end past it. ``threads`` sets
     torch's CPU threads for the run (on a shared machine one thread per free core is faster
-    than OpenMP threads spinning against other jobs).
+    than OpenMP threads spinning against other jobs). ``schedule`` (constant, step or cosine,
+    see :func:`~kaokore.learn.presets.lr_at`) sets the rate of each epoch; ``preset`` only
+    records which named recipe the other fields came from.
     """
 
     release: Path
@@ -97,6 +109,11 @@ class TrainConfig:
     time_limit: float | None = None
     threads: int | None = None
     progress: bool = True
+    schedule: str = "constant"
+    step_every: int = 10
+    step_gamma: float = 0.1
+    warmup_epochs: int = 0
+    preset: str | None = None
 
     @property
     def input_size(self) -> int:
@@ -125,6 +142,12 @@ class TrainConfig:
                 "--batch-size must be at least 2 (batch norm needs two images).",
             ),
             (self.lr > 0, "--lr must be positive."),
+            (
+                self.schedule in SCHEDULES,
+                f"Unknown schedule {self.schedule!r}. Valid values are {', '.join(SCHEDULES)}.",
+            ),
+            (self.step_every >= 1, "The step schedule needs step_every of at least 1."),
+            (self.warmup_epochs >= 0, "warmup_epochs cannot be negative."),
             (self.workers >= 0, "--workers cannot be negative."),
             (self.threads is None or self.threads >= 1, "--threads must be at least 1."),
             (self.limit is None or self.limit >= 2, "--limit must be at least 2."),
@@ -294,13 +317,20 @@ def _load_splits(config: TrainConfig, ctx: DistContext) -> _Splits:
 
 
 def _load_split(config: TrainConfig, split: str, size: int, *, validate: bool) -> KaoKore:
+    """One strict split; on the fast path the training split is stored at the images' own size,
+    so that its random crops are cut from the original pixels and resized once (as the plain
+    path's RandomResizedCrop does), and dev/test are stored resized to ``size``."""
     common: dict[str, Any] = {"split_file": config.split, "strict": True}
     if config.fast:
+        stored = size
+        if split == "train":
+            probe = KaoKore(config.release, split, config.task, **common)
+            stored = stored_size(Path(probe.root), probe.images) or size
         return FastKaoKore(
             config.release,
             split,
             config.task,
-            image_size=size,
+            image_size=stored,
             cache_dir=config.cache_dir,
             workers=config.workers,
             limit=config.limit,
@@ -363,7 +393,7 @@ def _write_history(run_dir: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
-def train_classifier(config: TrainConfig, *, console: Console | None = None) -> RunResult:
+def train_classifier(config: TrainConfig, *, console: Printer | None = None) -> RunResult:
     """Train, early-stop on dev, restore the best epoch and evaluate it once on test.
 
     Raises UsageError for impossible options, DatasetNotFoundError for a folder without a
@@ -374,12 +404,12 @@ def train_classifier(config: TrainConfig, *, console: Console | None = None) -> 
     ctx = distributed.setup(config.device)
     try:
         with _reproducible(ctx.device, config.threads):
-            return _run(config, ctx, console or Console(stderr=True))
+            return _run(config, ctx, console or default_printer())
     finally:
         ctx.close()
 
 
-def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
+def _run(config: TrainConfig, ctx: DistContext, console: Printer) -> RunResult:
     started = time.perf_counter()
     device = ctx.device
     size = config.input_size
@@ -390,6 +420,14 @@ def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
     _seed_everything(config.seed)
 
     splits = _load_splits(config, ctx)
+    start, inherited = describe_start(config, splits.test)
+    if show:
+        console.print(f"Start: {start}")
+    # What the weights have seen: this run's training faces and those of the checkpoint it
+    # started from, so a chain of checkpoints cannot launder a test face.
+    own = face_keys(Path(splits.train.root), splits.train.images).values()
+    trained_keys = sorted({*own, *inherited})
+    checksum = release_checksum(config.release)
     run_dir = config.out if config.out is not None else default_run_dir(config.arch, config.task)
     if ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -408,6 +446,8 @@ def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
                 "test": len(splits.test),
             },
             "optimizer": "Adam",
+            "start": start,
+            "release_checksum": checksum,
             "torch": torch.__version__,
             "torchvision": torchvision.__version__,
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -433,9 +473,27 @@ def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
     best: tuple[float, int, dict[str, torch.Tensor], Evaluation] | None = None
     stale = 0
     training_started = time.perf_counter()
+    horizon = config.epochs
     for epoch in range(1, config.epochs + 1):
         train_batches.set_epoch(epoch)
         epoch_started = time.perf_counter()
+        if config.time_limit is not None and epoch > 1:
+            # The epochs the time limit still affords: a decaying schedule ends where the run does.
+            per_epoch = (epoch_started - training_started) / (epoch - 1)
+            affordable = int((config.time_limit - (epoch_started - started)) / per_epoch)
+            horizon = max(epoch, min(config.epochs, epoch - 1 + affordable))
+        rate = lr_at(
+            lr=config.lr,
+            schedule=config.schedule,
+            epoch=epoch,
+            horizon=horizon,
+            step_every=config.step_every,
+            step_gamma=config.step_gamma,
+            warmup_epochs=config.warmup_epochs,
+            planned=config.epochs,
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = rate
         with EpochProgress(
             epoch=epoch,
             epochs=config.epochs,
@@ -455,6 +513,7 @@ def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
             )
             row = {
                 "epoch": epoch,
+                "lr": rate,
                 "train_loss": loss_sum / max(seen, 1),
                 "train_accuracy": correct / max(seen, 1),
                 "dev_loss": dev.loss,
@@ -469,7 +528,16 @@ def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
                 state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 best = (dev.metrics.accuracy, epoch, state, dev)
                 stale = 0
-                _save_checkpoint(run_dir / "best.pt", config, state, classes, epoch, dev)
+                _save_checkpoint(
+                    run_dir / "best.pt",
+                    config,
+                    state,
+                    classes,
+                    epoch,
+                    dev,
+                    faces=trained_keys,
+                    checksum=checksum,
+                )
             else:
                 stale += 1
             _write_history(run_dir, history)
@@ -508,15 +576,83 @@ def _run(config: TrainConfig, ctx: DistContext, console: Console) -> RunResult:
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,
         "seconds": seconds,
+        "preset": config.preset,
+        "start": start,
         "test": {"loss": test.loss, **test.metrics.to_dict()},
         "dev": {"loss": dev.loss, **dev.metrics.to_dict()},
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    _plot(config, run_dir, history, best_epoch, test, classes)
+    ctx.barrier()
+    return RunResult(run_dir, best_epoch, epochs_run, history, dev, test, seconds)
+
+
+def _plot(
+    config: TrainConfig,
+    run_dir: Path,
+    history: list[dict[str, float]],
+    best_epoch: int,
+    test: Evaluation,
+    classes: list[str],
+) -> None:
+    """``curves.png`` and ``confusion.png`` when matplotlib is installed (not on a bare GPU
+    machine, where the grid's own figure is drawn with Pillow instead)."""
+    try:
+        from kaokore.learn.plots import plot_confusion, plot_curves
+    except ImportError:
+        return
     plot_curves(history, run_dir / "curves.png", best_epoch=best_epoch)
     title = f"{config.arch} {config.task}: test accuracy {test.metrics.accuracy:.2%}"
     plot_confusion(test.metrics.confusion, classes, run_dir / "confusion.png", title=title)
-    ctx.barrier()
-    return RunResult(run_dir, best_epoch, epochs_run, history, dev, test, seconds)
+
+
+def read_start_weights(path: Path) -> tuple[bool, list[str] | None, str | None]:
+    """What a ``--weights`` file says about itself: (is a kaokore checkpoint, the face keys it
+    trained on or None, the checksum of the folder they came from or None)."""
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"--weights {path}: cannot read it ({reason})") from exc
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("model"), dict):
+        return False, None, None
+    faces = loaded.get("faces")
+    checksum = loaded.get("release_checksum")
+    keys = [str(key) for key in faces] if isinstance(faces, list | tuple) else None
+    return True, keys, checksum if isinstance(checksum, str) else None
+
+
+def describe_start(config: TrainConfig, test: KaoKore) -> tuple[str, list[str]]:
+    """Check the starting weights against the evaluation split's test faces; say what they are
+    and return the face keys they had trained on (none for scratch or external weights).
+
+    Raises UsageError (see :func:`~kaokore.learn.faces.check_no_leak`) when a kaokore
+    checkpoint trained on a test face of ``test``, or records no faces at all.
+    """
+    preset = f"preset {config.preset}: " if config.preset else ""
+    if config.weights is None:
+        if config.preset == "official":
+            return (
+                f"{preset}from scratch (no --weights given; the official repository started "
+                "from ImageNet weights)",
+                [],
+            )
+        return f"{preset}from scratch", []
+    is_checkpoint, faces, checksum = read_start_weights(config.weights)
+    if not is_checkpoint:
+        return (
+            f"{preset}from {config.weights} (weights that record no KaoKore faces, e.g. ImageNet)",
+            [],
+        )
+    where = f"{config.release} ({config.split or 'labels.csv'} split)"
+    test_keys = face_keys(Path(test.root), test.images)
+    check_no_leak(f"--weights {config.weights}", faces, test_keys, where=where)
+    origin = f"folder checksum {checksum[:12]}" if checksum else "an unrecorded folder"
+    text = (
+        f"{preset}from {config.weights} (trained on {len(faces or [])} faces of {origin}; "
+        f"none of the {len(test_keys)} test faces of {where})"
+    )
+    return text, list(faces or [])
 
 
 def _save_checkpoint(
@@ -526,8 +662,13 @@ def _save_checkpoint(
     classes: list[str],
     epoch: int,
     dev: Evaluation,
+    *,
+    faces: list[str],
+    checksum: str,
 ) -> None:
-    """``best.pt``: the weights plus what is needed to use them (classes, input, normalisation)."""
+    """``best.pt``: the weights plus what is needed to use them (classes, input, normalisation)
+    and to check them for leaks later (the folder's checksum, the keys of the training faces;
+    those of a ``--weights`` start were checked against this run's test faces)."""
     torch.save(
         {
             "model": state,
@@ -540,6 +681,8 @@ def _save_checkpoint(
             "std": IMAGENET_STD,
             "epoch": epoch,
             "dev_accuracy": dev.metrics.accuracy,
+            "release_checksum": checksum,
+            "faces": faces,
         },
         path,
     )

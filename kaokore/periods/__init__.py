@@ -10,7 +10,14 @@ every range keeps its raw value, and every rule is in a table a reader can check
 * ``periods.csv``: periods (飛鳥 ... 明治) and the conventional sub-periods (江戸前期 ...).
   Parts a table does not list are fractions of the period: 初/初期/初頭 the first quarter,
   前期/中期/後期 thirds, 前半/後半 halves, 末/末期 the last quarter. ``A末B初`` (and ``A～B``)
-  runs from the start of the first part to the end of the second.
+  runs from the start of the first part to the end of the second; a bare part after ``～``
+  takes the period before it (``江戸前期～中期`` is 江戸前期 to 江戸中期).
+
+Centuries are counted as art historians write them, by round hundreds: the 17th century
+(17世紀) is 1600-1700, so ``17世紀前半`` is 1600-1650, and ``from 1600`` + ``to 1700`` *is*
+the 17th century. A range's century (:func:`century_of`) is the one holding its middle
+year; an open range takes the century its known end lies in (``from 1600``: 17th; ``to
+1700``: 17th, a round end closing the century before it).
 
 A face's values combine so that the experts' explicit years win: the start is the earliest
 ``from N``/``N``/``N-M`` value if there is one, else the earliest start of a named period or
@@ -38,6 +45,8 @@ __all__ = [
     "Period",
     "PeriodKind",
     "YearRange",
+    "century_label",
+    "century_of",
     "combine_periods",
     "era_table",
     "overlaps",
@@ -315,7 +324,7 @@ def _named(text: str) -> tuple[int, int, PeriodKind] | None:
     if match:
         century = _kanji_number(match["c"])
         if century is not None and 6 <= century <= 21:
-            start, end = (century - 1) * 100 + 1, century * 100
+            start, end = (century - 1) * 100, century * 100
             if not match["part"]:
                 return start, end, "century"
             for suffix, low, high in PART_FRACTIONS:
@@ -387,10 +396,45 @@ def parse_period(value: str) -> YearRange | None:
         right = text[cut:].lstrip(_SEPARATORS + " ")
         if not left or not right:
             continue
-        first, last = _named(left), _named(right)
+        first, last = _named(left), _named(right) or _inherit_base(left, right)
         if first is not None and last is not None and first[0] <= last[1]:
             return YearRange(raw=value, year_from=first[0], year_to=last[1], kind="period")
     return None
+
+
+def _inherit_base(left: str, right: str) -> tuple[int, int, PeriodKind] | None:
+    """A bare part (``中期``) after ``～`` read on the period of the left side (江戸前期)."""
+    if not any(right == suffix for suffix, _low, _high in PART_FRACTIONS):
+        return None
+    for suffix, _low, _high in PART_FRACTIONS:
+        if left.endswith(suffix) and len(left) > len(suffix):
+            return _named(left[: -len(suffix)] + right)
+    return None
+
+
+def century_of(year_from: int | None, year_to: int | None) -> int | None:
+    """The century of a range, counted by round hundreds (the 17th century is 1600-1700).
+
+    The century that holds the middle year; ``from N`` alone: N's; ``to N`` alone: N - 1's
+    (``to 1700`` closes the 17th century). None when neither end is known.
+    """
+    if year_from is not None and year_to is not None:
+        middle = (year_from + year_to) // 2
+    elif year_from is not None:
+        middle = year_from
+    elif year_to is not None:
+        middle = year_to - 1
+    else:
+        return None
+    return middle // 100 + 1
+
+
+def century_label(number: int) -> str:
+    """``17`` -> ``17th century``."""
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix} century"
 
 
 def combine_periods(values: Iterable[str]) -> FacePeriod:

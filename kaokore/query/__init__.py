@@ -8,7 +8,8 @@ One vocabulary for Python and the CLI (``kaokore query faces --status warrior`` 
   gender, status, orientation, tag, free text, period, agent and release; rows or a pandas
   DataFrame.
 * :func:`stats`: counts and shares by any columns (``by="work,status"``).
-* :func:`history`: every annotation a face ever had.
+* :func:`history`: every annotation a face ever had, and its state under the one rule.
+* :func:`diff`: faces added, removed and relabelled between two versions, releases or dates.
 * :func:`sql`: read-only SQL over the documented views (:data:`VIEWS`).
 * :func:`export_rdf`, :func:`sparql`: the faces as W3C Web Annotations, and SPARQL over them.
 * :func:`export_curation`: a ``cr:Curation`` or IIIF Presentation 3 annotation page.
@@ -24,6 +25,7 @@ from kaokore.db.period_terms import refresh_period_terms
 from kaokore.periods import FacePeriod, YearRange, combine_periods, parse_period
 from kaokore.query.contact import contact_sheet
 from kaokore.query.curation_export import CurationExport, export_curation
+from kaokore.query.diff import DiffResult, LabelChange, diff
 from kaokore.query.embeddings import EmbeddingReport, compute_embeddings
 from kaokore.query.faces import count_faces, face_ids, faces, history, stats
 from kaokore.query.filters import FaceFilter
@@ -36,12 +38,14 @@ from kaokore.query.views import VIEWS
 
 __all__ = [
     "CurationExport",
+    "DiffResult",
     "EmbeddingReport",
     "FaceFilter",
     "FacePeriod",
     "FaceRow",
     "HistoryRow",
     "Label",
+    "LabelChange",
     "SimilarFace",
     "StatsResult",
     "StatsRow",
@@ -53,6 +57,7 @@ __all__ = [
     "compute_embeddings",
     "contact_sheet",
     "count_faces",
+    "diff",
     "export_curation",
     "export_rdf",
     "face_ids",

@@ -20,6 +20,7 @@ from kaokore.db.models import (
     Annotation,
     Blob,
     Canvas,
+    CurrentLabel,
     Document,
     Face,
     ImageService,
@@ -28,7 +29,7 @@ from kaokore.db.models import (
     Work,
 )
 from kaokore.errors import UsageError
-from kaokore.periods import combine_periods
+from kaokore.periods import century_label, century_of, combine_periods
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.filters import FaceFilter, Values, face_ids_select, not_indexed, validate
 from kaokore.query.names import DERIVED_COLUMNS, label_key
@@ -68,31 +69,32 @@ BULK_THRESHOLD = 20 * CHUNK
 def _current_labels(
     session: Session, ids: Sequence[int], labels: Sequence[str] | None = None
 ) -> dict[int, list[Label]]:
-    """Current annotations of ``ids`` (optionally only ``labels``), in label/position order."""
+    """Current labels of ``ids`` (optionally only ``labels``), in label/position order.
+
+    Current means what :mod:`kaokore.db.truth` decided, stored in ``current_labels``.
+    """
     out: dict[int, list[Label]] = {face_id: [] for face_id in ids}
     columns = (
-        Annotation.face_id,
-        Annotation.label,
-        Annotation.value,
-        Annotation.raw_value,
-        Annotation.agent,
-        Annotation.position,
-        Annotation.document_id,
+        CurrentLabel.face_id,
+        CurrentLabel.label,
+        CurrentLabel.value,
+        CurrentLabel.raw_value,
+        CurrentLabel.agent,
+        CurrentLabel.position,
+        CurrentLabel.document_id,
     )
-    order = (Annotation.face_id, Annotation.label, Annotation.position, Annotation.id)
+    order = (CurrentLabel.face_id, CurrentLabel.label, CurrentLabel.position)
     queries = []
     if len(ids) > BULK_THRESHOLD:
-        query = select(*columns).where(Annotation.retracted_at.is_(None))
+        query = select(*columns)
         if labels is not None:
-            query = query.where(Annotation.label.in_(labels))
+            query = query.where(CurrentLabel.label.in_(labels))
         queries.append(query.order_by(*order))
     else:
         for chunk in _chunks(ids):
-            query = select(*columns).where(
-                Annotation.face_id.in_(chunk), not_indexed(Annotation.retracted_at).is_(None)
-            )
+            query = select(*columns).where(CurrentLabel.face_id.in_(chunk))
             if labels is not None:
-                query = query.where(not_indexed(Annotation.label).in_(labels))
+                query = query.where(not_indexed(CurrentLabel.label).in_(labels))
             queries.append(query.order_by(*order))
     for query in queries:
         for face_id, label, value, raw, agent, position, document_id in session.execute(query):
@@ -120,20 +122,19 @@ def _label_values(
     The lean version of :func:`_current_labels` for statistics: plain tuples, no rows.
     """
     out: dict[int, list[str]] = {face_id: [] for face_id in ids}
-    order = (Annotation.face_id, Annotation.label, Annotation.position, Annotation.id)
+    order = (CurrentLabel.face_id, CurrentLabel.label, CurrentLabel.position)
     if len(ids) > BULK_THRESHOLD:
         queries = [
-            select(Annotation.face_id, Annotation.value)
-            .where(Annotation.retracted_at.is_(None), Annotation.label.in_(labels))
+            select(CurrentLabel.face_id, CurrentLabel.value)
+            .where(CurrentLabel.label.in_(labels))
             .order_by(*order)
         ]
     else:
         queries = [
-            select(Annotation.face_id, Annotation.value)
+            select(CurrentLabel.face_id, CurrentLabel.value)
             .where(
-                Annotation.face_id.in_(chunk),
-                not_indexed(Annotation.retracted_at).is_(None),
-                not_indexed(Annotation.label).in_(labels),
+                CurrentLabel.face_id.in_(chunk),
+                not_indexed(CurrentLabel.label).in_(labels),
             )
             .order_by(*order)
             for chunk in _chunks(ids)
@@ -353,8 +354,8 @@ def _per_face(session: Session, ids: Sequence[int], query: Any) -> dict[int, lis
 def _period_cells(values: tuple[str, ...]) -> tuple[str | None, str | None]:
     """(period label, century) of one face's 制作年 values; cached, as faces share them."""
     period = combine_periods(_distinct_all(values))
-    start = period.year_from if period.year_from is not None else period.year_to
-    return period.label, None if start is None else _century(start)
+    century = century_of(period.year_from, period.year_to)
+    return period.label, None if century is None else century_label(century)
 
 
 def _column_values(
@@ -379,11 +380,7 @@ def _column_values(
         }
     if column == "agent":
         agents = _per_face(
-            session,
-            ids,
-            select(Annotation.face_id, Annotation.agent)
-            .where(Annotation.retracted_at.is_(None))
-            .distinct(),
+            session, ids, select(CurrentLabel.face_id, CurrentLabel.agent).distinct()
         )
         return {face_id: tuple(sorted(set(agents[face_id]))) or empty for face_id in ids}
     if column == "release":
@@ -397,14 +394,6 @@ def _column_values(
         return {face_id: tuple(sorted(set(releases[face_id]))) or empty for face_id in ids}
     values = _label_values(session, ids, [column])
     return {face_id: _distinct(values[face_id]) or empty for face_id in ids}
-
-
-def _century(year: int) -> str:
-    number = (year - 1) // 100 + 1
-    suffix = (
-        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    )
-    return f"{number}{suffix} century"
 
 
 def _stats_python(
@@ -425,8 +414,8 @@ def _stats_sql(
 ) -> tuple[Counter[tuple[str | None, ...]], int]:
     """Cross-tabulate in SQL: the distinct (face, value, value ...) combinations of the
     matching faces, counted per combination, so a face with two tags counts under each
-    (as in Python), and a label asserted by two documents counts once. Each column is a
-    LEFT JOIN on ``annotations`` by ``(face_id, label)``, which the index serves."""
+    (as in Python). Each column is a LEFT JOIN on ``current_labels`` by ``(face_id,
+    label)``, which its key serves: one value per label and source, by the one rule."""
     validate(session, face_filter)
     ids = face_ids_select(session, face_filter).order_by(None).subquery("matching")
     total = int(session.scalar(select(func.count()).select_from(ids)) or 0)
@@ -446,8 +435,8 @@ def _stats_sql(
                 (release.id.is_not(None), release.kind + ":" + release.version), else_=None
             )
         else:
-            row = aliased(Annotation, name=f"a{index}")
-            condition = and_(row.face_id == ids.c.id, not_indexed(row.retracted_at).is_(None))
+            row = aliased(CurrentLabel, name=f"a{index}")
+            condition = row.face_id == ids.c.id
             if column == "agent":
                 expression = row.agent
             else:
@@ -557,36 +546,71 @@ def resolve_face(session: Session, face: int | str) -> int:
 
 
 def history(database: DatabaseLike, face: int | str) -> list[HistoryRow]:
-    """Every annotation ``face`` ever had, current and retracted, oldest first.
+    """Every annotation ``face`` ever had, with its state under the rule, oldest first.
 
     ``face`` is a face id, a face key, a curation member id (``canvas#xywh=...``) or a
-    release file name (``00000572.jpg``) that names one face.
+    release file name (``00000572.jpg``) that names one face. See :class:`HistoryRow` for
+    the states; a value that a newer official version changed shows ``retracted``, ended by
+    that version's document.
     """
     with using_database(database) as db, db.session() as session:
         face_id = resolve_face(session, face)
         document = aliased(Document)
         query = (
-            select(Annotation, document.url, document.kind)
+            select(Annotation, document.url, document.kind, document.superseded_by_id)
             .outerjoin(document, document.id == Annotation.document_id)
             .where(Annotation.face_id == face_id)
             .order_by(Annotation.asserted_at, Annotation.label, Annotation.position, Annotation.id)
         )
         found = list(session.execute(query))
-        provenance = annotation_provenance(session, [row.id for row, _url, _kind in found])
-        return [
-            HistoryRow(
-                annotation_id=row.id,
-                label=row.label,
-                label_en=KEY_ENGLISH.get(row.label),
-                value=row.value,
-                raw_value=row.raw_value,
-                agent=row.agent,
-                position=row.position,
-                document_url=url,
-                document_kind=kind,
-                asserted_at=row.asserted_at,
-                retracted_at=row.retracted_at,
-                provenance=provenance.get(row.id),
+        current = set(
+            session.scalars(
+                select(CurrentLabel.annotation_id).where(CurrentLabel.face_id == face_id)
             )
-            for row, url, kind in found
-        ]
+        )
+        by_document: dict[int | None, list[Annotation]] = {}
+        for row, _url, _kind, _superseder in found:
+            if row.retracted_at is None:
+                by_document.setdefault(row.document_id, []).append(row)
+        urls = {
+            doc_id: url
+            for doc_id, url in session.execute(
+                select(Document.id, Document.url).where(
+                    Document.id.in_({s for *_rest, s in found if s is not None})
+                )
+            )
+        }
+        provenance = annotation_provenance(session, [row.id for row, *_rest in found])
+        out = []
+        for row, url, kind, superseder in found:
+            state, ended_at, ended_by = "outranked", None, None
+            if row.id in current:
+                state = "current"
+            elif row.retracted_at is not None:
+                state, ended_at, ended_by = "retracted", row.retracted_at, url
+            elif superseder is not None:
+                newer = by_document.get(superseder, [])
+                same = [r for r in newer if (r.label, r.value) == (row.label, row.value)]
+                state = "restated" if same else "retracted"
+                ended_at = min((r.asserted_at for r in same or newer), default=None)
+                ended_by = urls.get(superseder)
+            out.append(
+                HistoryRow(
+                    annotation_id=row.id,
+                    label=row.label,
+                    label_en=KEY_ENGLISH.get(row.label),
+                    value=row.value,
+                    raw_value=row.raw_value,
+                    agent=row.agent,
+                    position=row.position,
+                    document_url=url,
+                    document_kind=kind,
+                    asserted_at=row.asserted_at,
+                    retracted_at=row.retracted_at,
+                    state=state,
+                    ended_at=ended_at,
+                    ended_by=ended_by,
+                    provenance=provenance.get(row.id),
+                )
+            )
+        return out

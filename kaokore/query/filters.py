@@ -6,9 +6,10 @@ equivalence and their SQL are written once. Filters of different kinds combine w
 several values of one filter (``--status noble --status warrior``) combine with OR, except
 tags, which must all be present.
 
-The SQL uses only ``face_id IN (SELECT face_id FROM annotations WHERE label = ? AND value
-IN (...) AND retracted_at IS NULL)``, which the ``(label, value)`` index serves, so a
-selective filter never scans the table.
+The SQL uses only ``face_id IN (SELECT face_id FROM current_labels WHERE label = ? AND value
+IN (...))``, which the ``(label, value)`` index serves, so a selective filter never scans the
+table. ``current_labels`` holds what the one rule (:mod:`kaokore.db.truth`) decided, so a
+face relabelled by a later version matches its new value only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from kaokore.db.models import Annotation, Face, Release, ReleaseMember, Work
+from kaokore.db.models import CurrentLabel, Face, Release, ReleaseMember, Work
 from kaokore.errors import UsageError
 from kaokore.periods import parse_period, parse_period_query
 from kaokore.vocab import RECORD_ID_KEYS, VALUE_ENGLISH, japanese_value
@@ -161,14 +162,18 @@ def not_indexed(column: Any) -> Any:
 
 
 def _present(session: Session, labels: Sequence[str]) -> set[str]:
-    rows = session.scalars(select(Annotation.value).where(Annotation.label.in_(labels)).distinct())
+    rows = session.scalars(
+        select(CurrentLabel.value).where(CurrentLabel.label.in_(labels)).distinct()
+    )
     return set(rows)
 
 
 def _exists(session: Session, label: str, value: str, work_column: Any = None) -> bool:
     """Whether some annotation (or some work's ``work_column``) has ``value``: an index seek."""
     found = session.scalar(
-        select(Annotation.id).where(Annotation.label == label, Annotation.value == value).limit(1)
+        select(CurrentLabel.face_id)
+        .where(CurrentLabel.label == label, CurrentLabel.value == value)
+        .limit(1)
     )
     if found is None and work_column is not None:
         found = session.scalar(select(Work.id).where(work_column == value).limit(1))
@@ -228,16 +233,15 @@ def _labelled(
     labels: Sequence[str], values: Sequence[str] | None, agent: str | None
 ) -> Select[Any]:
     """Face ids with a current annotation of one of ``labels`` (and ``values``, ``agent``)."""
-    query = select(Annotation.face_id).where(
-        Annotation.retracted_at.is_(None),
-        Annotation.label.in_(labels) if len(labels) > 1 else Annotation.label == labels[0],
+    query = select(CurrentLabel.face_id).where(
+        CurrentLabel.label.in_(labels) if len(labels) > 1 else CurrentLabel.label == labels[0],
     )
     if values is not None:
         query = query.where(
-            Annotation.value.in_(values) if len(values) > 1 else Annotation.value == values[0]
+            CurrentLabel.value.in_(values) if len(values) > 1 else CurrentLabel.value == values[0]
         )
     if agent is not None:
-        query = query.where(Annotation.agent == agent)
+        query = query.where(CurrentLabel.agent == agent)
     return query
 
 
@@ -267,9 +271,7 @@ def _period_condition(session: Session, low: int | None, high: int | None) -> Co
     ``period_terms`` holds, and no per-face data leaves the database.
     """
     values = session.scalars(
-        select(Annotation.value)
-        .where(Annotation.label == "制作年", Annotation.retracted_at.is_(None))
-        .distinct()
+        select(CurrentLabel.value).where(CurrentLabel.label == "制作年").distinct()
     ).all()
     maps: dict[str, dict[str, int]] = {"pf": {}, "pt": {}, "nf": {}, "nt": {}}
     for value in values:
@@ -286,7 +288,7 @@ def _period_condition(session: Session, low: int | None, high: int | None) -> Co
         mapping = maps[name]
         if not mapping:
             return literal(None)
-        return case(mapping, value=Annotation.value)
+        return case(mapping, value=CurrentLabel.value)
 
     year_from = func.coalesce(func.min(mapped("pf")), func.min(mapped("nf")))
     year_to = func.coalesce(func.max(mapped("pt")), func.max(mapped("nt")))
@@ -301,13 +303,9 @@ def _period_condition(session: Session, low: int | None, high: int | None) -> Co
     # Only values with years matter (不明 and empty add nothing), and naming them lets the
     # (label, value) index find the rows instead of a scan of every annotation.
     ids = (
-        select(Annotation.face_id)
-        .where(
-            Annotation.label == "制作年",
-            Annotation.value.in_(known),
-            Annotation.retracted_at.is_(None),
-        )
-        .group_by(Annotation.face_id)
+        select(CurrentLabel.face_id)
+        .where(CurrentLabel.label == "制作年", CurrentLabel.value.in_(known))
+        .group_by(CurrentLabel.face_id)
         .having(and_(*having))
     )
     return Face.id.in_(ids)
@@ -346,15 +344,19 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
     if f.text:
         pattern = _like(f.text)
         matches = or_(
-            Annotation.value.ilike(pattern, escape="\\"),
-            *([Annotation.value.in_(_english_matches(f.text))] if _english_matches(f.text) else []),
+            CurrentLabel.value.ilike(pattern, escape="\\"),
+            *(
+                [CurrentLabel.value.in_(_english_matches(f.text))]
+                if _english_matches(f.text)
+                else []
+            ),
         )
         # A substring search reads every value anyway: a plain scan beats any index.
-        text_ids = select(Annotation.face_id).where(
-            not_indexed(Annotation.retracted_at).is_(None), matches
+        text_ids = select(CurrentLabel.face_id).where(
+            not_indexed(CurrentLabel.value).is_not(None), matches
         )
         if agent:
-            text_ids = text_ids.where(Annotation.agent == agent)
+            text_ids = text_ids.where(CurrentLabel.agent == agent)
         conditions.append(
             or_(
                 Face.id.in_(text_ids),
@@ -374,11 +376,7 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
         or f.text
     ):
         conditions.append(
-            Face.id.in_(
-                select(Annotation.face_id).where(
-                    Annotation.retracted_at.is_(None), Annotation.agent == agent
-                )
-            )
+            Face.id.in_(select(CurrentLabel.face_id).where(CurrentLabel.agent == agent))
         )
     if f.release:
         kind, versions = _release_parts(f.release)

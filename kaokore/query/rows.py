@@ -183,7 +183,14 @@ class StatsResult:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HistoryRow:
-    """One annotation a face ever had, current or retracted, and its document."""
+    """One annotation a face ever had, and what the rule (:mod:`kaokore.db.truth`) made of it.
+
+    ``state`` is ``current`` (a label readers see), ``retracted`` (its document withdrew it,
+    or a newer version of its dataset changed it: ``ended_at`` and ``ended_by`` say when and
+    which), ``restated`` (an older version's assertion that the newest version repeats) or
+    ``outranked`` (another source's newer or human assertion of the label won, or the value
+    was a repeat).
+    """
 
     annotation_id: int
     label: str
@@ -196,12 +203,15 @@ class HistoryRow:
     document_kind: str | None
     asserted_at: dt.datetime
     retracted_at: dt.datetime | None
+    state: str = "current"
+    ended_at: dt.datetime | None = None
+    ended_by: str | None = None
     #: For a machine suggestion or a reviewer's decision: which model or reviewer, and how.
     provenance: str | None = None
 
     @property
     def current(self) -> bool:
-        return self.retracted_at is None
+        return self.state == "current"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -216,6 +226,9 @@ class HistoryRow:
             "document_kind": self.document_kind,
             "asserted_at": self.asserted_at.isoformat(),
             "retracted_at": self.retracted_at.isoformat() if self.retracted_at else None,
+            "state": self.state,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "ended_by": self.ended_by,
             "current": self.current,
             "provenance": self.provenance,
         }

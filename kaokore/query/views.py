@@ -5,8 +5,12 @@ closed by ``retracted_at``); a historian wants one row per face with its current
 columns. The views give that, in SQLite and PostgreSQL alike, and they are the names the
 research guide documents. Base tables stay readable too, but may change between versions.
 
-The SQL is versioned: migration 0002 creates :data:`VIEWS_0002`. A later change to a view
-adds a new constant and a new migration; it never edits an old one.
+The SQL is versioned: migration 0002 created :data:`VIEWS_0002`, which read
+``annotations`` with their own notion of "current"; migration 0005 replaces them by the
+same names built on ``current_labels``, the stored result of the one rule
+(:mod:`kaokore.db.truth`), so ``kaokore sql`` and every other reader agree by construction.
+A later change to a view adds a new revision here and a new migration; it never edits an
+old one.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Final
 
 from kaokore.vocab import KEY_ENGLISH, RECORD_ID_KEYS, VALUE_ENGLISH
 
-__all__ = ["VIEWS", "VIEWS_0002", "ViewDoc", "create_views_sql", "drop_views_sql"]
+__all__ = ["VIEWS", "VIEWS_0002", "VIEWS_0005", "ViewDoc", "create_views_sql", "drop_views_sql"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -203,13 +207,139 @@ VIEWS_0002: Final[tuple[str, ...]] = (
 )
 
 
-def create_views_sql(dialect: str) -> list[str]:
-    """``CREATE VIEW`` statements of revision 0002 for ``dialect`` (sqlite or postgresql)."""
-    return [f"CREATE VIEW {name} AS {body.strip()}" for name, body in _views_0002(dialect)]
+def _views_0005(dialect: str) -> list[tuple[str, str]]:
+    """The views on ``current_labels``: every label column is the rule's answer."""
+    record_keys = ", ".join(_quote(key) for key in RECORD_ID_KEYS)
+
+    def first(labels: str) -> str:
+        # A face's first non-empty current value of the labels, in (label, position) order,
+        # as kaokore.query.faces reads it; the (face_id, label, position) key serves it.
+        return (
+            f"(SELECT c.value FROM current_labels AS c WHERE c.face_id = f.id "
+            f"AND c.label IN ({labels}) AND c.value <> '' "
+            f"ORDER BY c.label, c.position LIMIT 1)"
+        )
+
+    def face_rows(label: str) -> str:
+        return f"c.face_id = f.id AND c.label = {_quote(label)}"
+
+    holder = f"COALESCE({first(_quote('所蔵'))}, w.holder)"
+    label_en = _case("c.label", KEY_ENGLISH)
+    history_label_en = _case("a.label", KEY_ENGLISH)
+    return [
+        (
+            "annotation_history",
+            f"""
+        SELECT a.id AS annotation_id, a.face_id, f.key AS face_key, a.label,
+               {history_label_en} AS label_en, a.value, a.raw_value, a.position, a.agent,
+               a.document_id, d.url AS document_url, d.kind AS document_kind, a.asserted_at,
+               a.retracted_at,
+               CASE WHEN EXISTS (SELECT 1 FROM current_labels AS c WHERE c.annotation_id = a.id)
+                    THEN 1 ELSE 0 END AS is_current,
+               CASE WHEN EXISTS (SELECT 1 FROM current_labels AS c WHERE c.annotation_id = a.id)
+                         THEN 'current'
+                    WHEN a.retracted_at IS NOT NULL THEN 'retracted'
+                    WHEN d.superseded_by_id IS NOT NULL THEN 'superseded'
+                    ELSE 'outranked' END AS state
+        FROM annotations AS a
+        JOIN faces AS f ON f.id = a.face_id
+        LEFT JOIN documents AS d ON d.id = a.document_id""",
+        ),
+        (
+            "labels_current",
+            f"""
+        SELECT c.annotation_id, c.face_id, f.key AS face_key, c.label,
+               {label_en} AS label_en, c.value, c.raw_value, c.position, c.agent,
+               c.document_id, d.url AS document_url, d.kind AS document_kind, c.asserted_at
+        FROM current_labels AS c
+        JOIN faces AS f ON f.id = c.face_id
+        LEFT JOIN documents AS d ON d.id = c.document_id
+        WHERE NOT f.deleted""",
+        ),
+        (
+            "face_tags",
+            """
+        SELECT c.face_id, c.value AS tag
+        FROM current_labels AS c
+        WHERE c.label = 'タグ' AND c.value <> ''""",
+        ),
+        (
+            "face_periods",
+            f"""
+        SELECT c.face_id,
+               {_group_text(dialect, "CASE WHEN c.value <> '' THEN c.value END")} AS period_raw,
+               COALESCE(MIN(CASE WHEN t.precise THEN t.year_from END),
+                        MIN(CASE WHEN NOT t.precise THEN t.year_from END)) AS period_from,
+               COALESCE(MAX(CASE WHEN t.precise THEN t.year_to END),
+                        MAX(CASE WHEN NOT t.precise THEN t.year_to END)) AS period_to
+        FROM (SELECT c.face_id, c.value FROM current_labels AS c
+              WHERE c.label = '制作年' ORDER BY c.face_id, c.position) AS c
+        LEFT JOIN period_terms AS t ON t.value = c.value
+        GROUP BY c.face_id""",
+        ),
+        (
+            "faces_current",
+            f"""
+        SELECT f.id AS face_id, f.key AS face_key,
+               COALESCE({first("'原典'")}, w.label) AS work,
+               {holder} AS holder,
+               {_case(holder, VALUE_ENGLISH["所蔵"])} AS holder_en,
+               COALESCE({first(record_keys)}, w.record_id) AS record_id,
+               {first("'性別'")} AS gender,
+               {_case(first("'性別'"), VALUE_ENGLISH["性別"])} AS gender_en,
+               {first("'身分'")} AS status,
+               {_case(first("'身分'"), VALUE_ENGLISH["身分"])} AS status_en,
+               {first("'向き'")} AS orientation,
+               {_case(first("'向き'"), VALUE_ENGLISH["向き"])} AS orientation_en,
+               (SELECT {_group_text(dialect, "t.tag")}
+                  FROM (SELECT c.value AS tag FROM current_labels AS c
+                         WHERE {face_rows("タグ")} AND c.value <> ''
+                         ORDER BY c.value) AS t) AS tags,
+               {first("'テーマ'")} AS theme,
+               (SELECT {_group_text(dialect, "v.value")}
+                  FROM (SELECT c.value FROM current_labels AS c
+                         WHERE {face_rows("制作年")} AND c.value <> ''
+                         ORDER BY c.position) AS v) AS period_raw,
+               (SELECT COALESCE(MIN(CASE WHEN t.precise THEN t.year_from END),
+                                MIN(CASE WHEN NOT t.precise THEN t.year_from END))
+                  FROM current_labels AS c JOIN period_terms AS t ON t.value = c.value
+                 WHERE {face_rows("制作年")}) AS period_from,
+               (SELECT COALESCE(MAX(CASE WHEN t.precise THEN t.year_to END),
+                                MAX(CASE WHEN NOT t.precise THEN t.year_to END))
+                  FROM current_labels AS c JOIN period_terms AS t ON t.value = c.value
+                 WHERE {face_rows("制作年")}) AS period_to,
+               CASE WHEN EXISTS (SELECT 1 FROM current_labels AS c
+                                  WHERE c.face_id = f.id AND c.agent = 'machine')
+                    THEN 1 ELSE 0 END AS has_machine_labels,
+               f.work_id, w.key AS work_key, w.manifest_url,
+               f.canvas_id, c.uri AS canvas_uri, c.label AS page_label, c.position AS page_position,
+               s.base_url AS image_service, f.member_uri,
+               f.region_x, f.region_y, f.region_w, f.region_h,
+               f.square_x, f.square_y, f.square_w, f.square_h,
+               f.blob_sha256, f.crop_status, f.file_number, f.first_seen, f.last_seen
+        FROM faces AS f
+        LEFT JOIN works AS w ON w.id = f.work_id
+        LEFT JOIN canvases AS c ON c.id = f.canvas_id
+        LEFT JOIN image_services AS s ON s.id = f.image_service_id
+        WHERE NOT f.deleted""",
+        ),
+        *[(name, body) for name, body in _views_0002(dialect) if name in ("work_summary", "pages")],
+    ]
+
+
+#: The views of revision 0005: the same names and columns, plus ``annotation_history.state``.
+VIEWS_0005: Final[tuple[str, ...]] = VIEWS_0002
+
+_REVISIONS = {"0002": _views_0002, "0005": _views_0005}
+
+
+def create_views_sql(dialect: str, revision: str = "0002") -> list[str]:
+    """``CREATE VIEW`` statements of ``revision`` for ``dialect`` (sqlite or postgresql)."""
+    return [f"CREATE VIEW {name} AS {body.strip()}" for name, body in _REVISIONS[revision](dialect)]
 
 
 def drop_views_sql() -> list[str]:
-    """``DROP VIEW`` statements, dependants first."""
+    """``DROP VIEW`` statements, dependants first (revisions 0002 and 0005 share names)."""
     return [f"DROP VIEW IF EXISTS {name}" for name in reversed(VIEWS_0002)]
 
 
@@ -298,7 +428,13 @@ VIEWS: Final[tuple[ViewDoc, ...]] = (
             ("document_kind", ""),
             ("asserted_at", ""),
             ("retracted_at", "when a later version of the document stopped asserting it"),
-            ("is_current", "1 when not retracted"),
+            ("is_current", "1 when it is the current label (the rule's winner, docs/labels.md)"),
+            (
+                "state",
+                "current; retracted (its document withdrew it); superseded (a newer version of "
+                "its dataset replaced it); outranked (another source's newer or human "
+                "assertion, or a repeat of a value, won)",
+            ),
         ),
     ),
     ViewDoc(

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from kaokore.db.models import Annotation, Document, Face, utcnow
 from kaokore.db.models_review import Classifier, Review, Reviewer, Suggestion
+from kaokore.db.writer import labels_changed
 from kaokore.errors import UsageError
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES, category_key
 
@@ -220,6 +221,7 @@ def store_suggestions(
             )
         )
     session.flush()
+    labels_changed(session, fresh_ids)  # the read model (kaokore.db.truth) follows
     return len(fresh)
 
 
@@ -307,6 +309,7 @@ def record_decision(
     )
     session.add(review)
     session.flush()
+    labels_changed(session, [face_id])  # the read model (kaokore.db.truth) follows
     return _decision(review, reviewer.name)
 
 
@@ -327,6 +330,7 @@ def undo_decision(
     if annotation is not None and annotation.retracted_at is None:
         annotation.retracted_at = moment
     session.flush()
+    labels_changed(session, [review.face_id])  # the read model (kaokore.db.truth) follows
     return _decision(review, review.reviewer.name)
 
 

@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 from PIL import Image
 
+from kaokore.server.composite import CompositePages, is_composite
 from kaokore.server.imageapi import RenderPlan
 
 __all__ = ["DEFAULT_JPEG_QUALITY", "Renderer"]
@@ -57,6 +58,7 @@ class Renderer:
         self.jpeg_quality = jpeg_quality
         self._pages: _Lru[tuple[str, int], Image.Image] = _Lru(8)
         self._results: _Lru[tuple[object, ...], bytes] = _Lru(512)
+        self._composites = CompositePages()
 
     def page(self, path: Path) -> Image.Image:
         """The decoded RGB page (cached by path and mtime)."""
@@ -71,6 +73,8 @@ class Renderer:
 
     def size(self, path: Path) -> tuple[int, int]:
         """(width, height) of the page."""
+        if is_composite(path):
+            return self._composites.size(path)
         return self.page(path).size
 
     def render(self, path: Path, plan: RenderPlan) -> bytes:
@@ -88,7 +92,11 @@ class Renderer:
         cached = self._results.get(key)
         if cached is not None:
             return cached
-        image = self.page(path).crop((box.x, box.y, box.x + box.w, box.y + box.h))
+        corners = (box.x, box.y, box.x + box.w, box.y + box.h)
+        if is_composite(path):  # rendered for the box alone (see kaokore.server.composite)
+            image = self._composites.crop(path, corners)
+        else:
+            image = self.page(path).crop(corners)
         if (plan.width, plan.height) != image.size:
             image = image.resize((plan.width, plan.height), Image.Resampling.LANCZOS)
         if plan.quality == "gray":

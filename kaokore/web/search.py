@@ -35,7 +35,7 @@ FACETS: Final[dict[str, str]] = {
     "holder": "Holder 所蔵",
     "work": "Work 原典",
     "tag": "Tags タグ",
-    "agent": "Labels from",
+    "agent": "Source of the labels",
     "release": "Release",
     "crop": "Crop",
 }

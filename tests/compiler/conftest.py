@@ -34,6 +34,7 @@ from kaokore.db import (
     Work,
     open_database,
 )
+from kaokore.db.writer import labels_changed
 from kaokore.vocab import class_index
 from tests.conftest import SHARED_DIR
 
@@ -215,6 +216,7 @@ class Filler:
                     asserted_at=at,
                 )
             )
+            labels_changed(session, [face.id])
             self.faces[name] = face.id
             self.labels[name] = (class_index("gender", gender), class_index("status", status))
             return face.id
@@ -249,6 +251,7 @@ class Filler:
                     asserted_at=self._now(),
                 )
             )
+            labels_changed(session, [face_id])
 
     def add_official(self, version: str, sets: dict[str, str]) -> None:
         """An imported official version holding the named faces, in those sets."""

@@ -16,8 +16,9 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
     assert kaokore.learn.__all__ == sorted(kaokore.learn.__all__)
     for name in kaokore.learn.__all__:
         assert getattr(kaokore.learn, name) is not None
-    with pytest.raises(AttributeError, match="has no attribute 'Kaokore'"):
-        kaokore.learn.Kaokore  # noqa: B018
+    assert kaokore.learn.Kaokore is kaokore.learn.KaoKore  # the official loader's class name
+    with pytest.raises(AttributeError, match="has no attribute 'KaoKoreDataset'"):
+        kaokore.learn.KaoKoreDataset  # noqa: B018
 
 
 def test_importing_the_package_and_folder_reader_does_not_import_torch() -> None:

@@ -174,3 +174,44 @@ def test_help_works_when_torch_cannot_be_imported() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--release" in result.stdout and "--arch" in result.stdout
+
+
+def test_classify_preset_official_says_it_starts_from_scratch(
+    official_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    code, output = invoke(
+        "--home", str(tmp_path / "home"), "train", "classify", "--release", str(official_root),
+        "--preset", "official", "--out", str(out), *TINY,
+    )  # fmt: skip
+    assert code == 0, output
+    config = json.loads((out / "config.json").read_text())
+    # The preset's rate, batch and schedule; the options given (--epochs, --batch-size, --image-size) win.
+    assert (config["lr"], config["schedule"], config["preset"]) == (1e-3, "step", "official")
+    assert (config["epochs"], config["batch_size"], config["image_size"]) == (1, 8, 32)
+    assert "from scratch (no --weights given" in config["start"]
+    code, output = invoke(
+        "--home", str(tmp_path / "home"), "train", "classify", "--release", str(official_root),
+        "--preset", "paper", "--out", str(tmp_path / "other"), *TINY,
+    )  # fmt: skip
+    assert code == 2 and "Unknown --preset 'paper'" in output
+
+
+def test_pretrain_then_fine_tune(official_root: Path, tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path / "home")]
+    code, output = invoke(
+        *home, "train", "pretrain", "--release", str(official_root), "--out",
+        str(tmp_path / "simclr"), "--image-size", "32", "--epochs", "1", "--batch-size", "8",
+        "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "Pretrained on 16 faces (4 test faces left out)" in output
+    code, output = invoke(
+        *home, "train", "classify", "--release", str(official_root), "--weights",
+        str(tmp_path / "simclr" / "pretrain.pt"), "--out", str(tmp_path / "tuned"), *TINY,
+    )  # fmt: skip
+    assert code == 0, output
+    config = json.loads((tmp_path / "tuned" / "config.json").read_text())
+    assert (
+        "trained on 16 faces" in config["start"] and "none of the 4 test faces" in config["start"]
+    )

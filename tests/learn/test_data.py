@@ -182,3 +182,10 @@ def test_real_version_1_2_images(tmp_path: Path) -> None:
     assert sum(sizes.values()) == 8446
     image, label = KaoKore(root, split="test")[0]
     assert image.size == (256, 256) and image.mode == "RGB" and label in (0, 1)
+
+
+def test_kaokore_is_the_official_class_name() -> None:
+    from kaokore.learn import Kaokore as FromPackage
+    from kaokore.learn.data import KaoKore, Kaokore
+
+    assert Kaokore is KaoKore and FromPackage is KaoKore

@@ -145,3 +145,19 @@ def test_batch_augment_is_random_but_seeded(official_root: Path, cache_dir: Path
     assert not torch.equal(first, augment(images, torch.Generator().manual_seed(2)))
     with pytest.raises(ValueError, match="uint8 batch"):
         augment(images.float())
+
+
+def test_training_crops_come_from_the_original_pixels(official_root: Path, cache_dir: Path) -> None:
+    """The training split is stored at the images' own size (32 px here), so a random crop is
+    cut from the original pixels and resized once to the input size, as RandomResizedCrop does;
+    dev and test are stored at the input size."""
+    from kaokore.learn.train import TrainConfig, _load_split
+
+    config = TrainConfig(release=official_root, image_size=16, cache_dir=cache_dir)
+    train = _load_split(config, "train", 16, validate=True)
+    dev = _load_split(config, "dev", 16, validate=True)
+    assert isinstance(train, FastKaoKore) and isinstance(dev, FastKaoKore)
+    assert train.array.shape[1:] == (32, 32, 3) and dev.array.shape[1:] == (16, 16, 3)
+    augment = BatchAugment(16, train=True)
+    images, _ = train.batch([0, 1])
+    assert augment(images, torch.Generator().manual_seed(0)).shape == (2, 3, 16, 16)

@@ -36,6 +36,7 @@ from kaokore.db.models import (
     Work,
 )
 from kaokore.db.repository import Assertion, sync_annotations
+from kaokore.db.writer import labels_changed
 from kaokore.ingest.curation import normalise_value
 from tests.conftest import PG_ENV, _drop_pg_database, _fresh_pg_database, shared_path
 
@@ -408,6 +409,7 @@ def fill_small_db(database: Database, home: Path) -> SmallDb:
                 retracted_at=LATER,
             )
         )
+        labels_changed(session, ids.values())
         release = Release(version="1.0", kind="built", built_at=NOW)
         session.add(release)
         session.flush()

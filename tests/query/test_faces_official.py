@@ -224,9 +224,15 @@ def test_stats_by_period_and_century(official_db: Database, official_tags: list[
     expected: Counter[str | None] = Counter()
     for line in official_tags:
         start, end = face_range(line)
-        first = start if start is not None else end
-        expected[None if first is None else f"{(first - 1) // 100 + 1}th century"] += 1
+        # round hundreds: the century holding the middle year (from 1600 to 1700: 17th)
+        if start is not None and end is not None:
+            middle: int | None = (start + end) // 2
+        else:
+            middle = start if start is not None else (end - 1 if end is not None else None)
+        expected[None if middle is None else f"{middle // 100 + 1}th century"] += 1
     assert {row.values[0]: row.count for row in result.rows} == expected
+    # "from 1600, to 1700" (江戸前期) is the 17th century; "from 1500, to 1600" the 16th
+    assert expected["17th century"] > expected["16th century"] > 0
 
 
 def test_unknown_values_are_usage_errors(official_db: Database) -> None:

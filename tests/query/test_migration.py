@@ -1,5 +1,5 @@
 """Revision 0002: its tables match the ORM, its views come and go with it, and
-``period_terms`` follows every insert of a 制作年 annotation, ORM or bulk."""
+``period_terms`` follows the write path's explicit refresh."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy import insert, inspect, select
 
 from kaokore.config import Settings
 from kaokore.db import migrate, open_database
-from kaokore.db.models import Annotation, Base, Face
+from kaokore.db.models import Annotation, Base, Document, Face
 from kaokore.db.models_research import FaceEmbedding, PeriodTerm
+from kaokore.db.writer import labels_changed
 from kaokore.query.views import VIEWS_0002
 
 RESEARCH_TABLES = {FaceEmbedding.__tablename__, PeriodTerm.__tablename__}
@@ -51,15 +52,23 @@ def test_downgrade_and_upgrade(tmp_path: Path) -> None:
         database.close()
 
 
-def test_period_terms_follow_orm_and_bulk_inserts(tmp_path: Path) -> None:
+def test_period_terms_follow_the_write_path_explicitly(tmp_path: Path) -> None:
+    """No engine-wide listener: an insert alone adds no term; the write path's call does."""
     database = open_database(Settings(db_url=f"sqlite:///{tmp_path / 'k.db'}"))
     try:
         with database.session() as session:
             face = Face(key="k#0,0,1,1", square_x=0, square_y=0, square_w=1, square_h=1)
-            session.add(face)
+            document = Document(url="https://example.org/c.json", kind="curation")
+            session.add_all([face, document])
             session.flush()
             session.add(
-                Annotation(face_id=face.id, label="制作年", raw_value="慶安4", value="慶安4")
+                Annotation(
+                    face_id=face.id,
+                    label="制作年",
+                    raw_value="慶安4",
+                    value="慶安4",
+                    document_id=document.id,
+                )
             )
             session.flush()
             session.execute(
@@ -71,10 +80,13 @@ def test_period_terms_follow_orm_and_bulk_inserts(tmp_path: Path) -> None:
                         "raw_value": "江戸前期",
                         "value": "江戸前期",
                         "position": 1,
+                        "document_id": document.id,
                     },
                     {"face_id": face.id, "label": "タグ", "raw_value": "鬼", "value": "鬼"},
                 ],
             )
+            assert session.scalars(select(PeriodTerm)).all() == []
+            labels_changed(session, [face.id])
         with database.session() as session:
             terms = {
                 t.value: (t.year_from, t.year_to, t.precise)

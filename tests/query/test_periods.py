@@ -6,6 +6,8 @@ import pytest
 
 from kaokore.errors import UsageError
 from kaokore.periods import (
+    century_label,
+    century_of,
     combine_periods,
     era_table,
     overlaps,
@@ -66,7 +68,10 @@ def test_known_eras(name: str, start: int, end: int) -> None:
         ("南北朝", (1336, 1392)),
         ("安土桃山", (1573, 1603)),
         ("明治", (1868, 1912)),
-        ("17世紀", (1601, 1700)),
+        ("17世紀", (1600, 1700)),
+        ("17世紀前半", (1600, 1650)),
+        ("16世紀後半", (1550, 1600)),
+        ("江戸前期～中期", (1603, 1781)),
         ("1600-1700", (1600, 1700)),
         ("不明", (None, None)),
         ("不明 ", (None, None)),
@@ -157,3 +162,30 @@ def test_official_13_values_independently() -> None:
     for value, years in expected.items():
         parsed = parse_period(value)
         assert parsed is not None and (parsed.year_from, parsed.year_to) == years, value
+
+
+def test_every_official_value_gets_its_range_and_century() -> None:
+    """Every distinct 制作年 value of 1.0 to 1.3, alone and in the pairs the files use."""
+    values: set[str] = set()
+    for version in ("v1.0", "v1.1", "v1.2", "v1.3"):
+        path = shared_path("data", "kaokore", "official", version, "original_tags.txt")
+        values |= {v for line in parse_original_tags(path) for v in line.get("制作年")}
+    centuries = {
+        "": None, "不明": None, "from 1500": 16, "from 1600": 17, "from 1688": 17,
+        "to 1600": 16, "to 1700": 17, "to 1704": 18, "1602": 17, "1651": 17, "慶長7": 17,
+        "慶安4": 17, "元禄頃": 17, "江戸前期": 17, "江戸初期": 17, "室町末期": 16,
+        "室町末近世初": 16,
+    }  # fmt: skip
+    assert values == set(centuries)
+    for value, century in centuries.items():
+        period = combine_periods([value])
+        assert century_of(period.year_from, period.year_to) == century, value
+    for pair, century in (
+        (["from 1600", "to 1700", "江戸前期"], 17),
+        (["from 1500", "to 1600"], 16),
+        (["from 1688", "to 1704", "元禄頃"], 17),
+        (["1651", "慶安4"], 17),
+    ):
+        period = combine_periods(pair)
+        assert century_of(period.year_from, period.year_to) == century, pair
+    assert century_label(17) == "17th century" and century_label(21) == "21st century"

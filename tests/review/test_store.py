@@ -92,7 +92,12 @@ def test_same_checkpoint_suggests_once_and_a_newer_model_supersedes(
     current = [
         row for row in history(database, face_id) if row.agent == "machine" and row.label == "性別"
     ]
-    assert [(r.current, r.provenance is not None) for r in current] == [(False, True), (True, True)]
+    # The older suggestion is retracted; the newer one stands but is not a current label:
+    # the experts' 性別 outranks any machine's (docs/labels.md).
+    assert [(r.state, r.provenance is not None) for r in current] == [
+        ("retracted", True),
+        ("outranked", True),
+    ]
     assert "cdcdcdcdcdcd" in (current[1].provenance or "")
 
 
@@ -122,9 +127,10 @@ def test_a_decision_is_a_human_annotation_in_history_with_its_provenance(
     assert mine.provenance is not None
     assert mine.provenance.startswith(f"review by alice: overrode suggestion {suggestion.id}")
     assert "resnet18@abababababab" in mine.provenance
-    # the experts' annotation is still there and still current
+    # the experts' annotation is still there, never retracted; the reviewer's later word is
+    # the current label (docs/labels.md), the experts' is outranked while the review stands
     experts = [r for r in rows if r.label == "性別" and r.agent == "human" and r.provenance is None]
-    assert [(r.value, r.current) for r in experts] == [("男", True)]
+    assert [(r.value, r.retracted_at, r.state) for r in experts] == [("男", None, "outranked")]
 
     with database.session() as session:
         undone = undo_decision(session, review_id=decision.review_id, reviewer_id=reviewer)
@@ -133,6 +139,12 @@ def test_a_decision_is_a_human_annotation_in_history_with_its_provenance(
         row for row in history(database, face_id) if row.annotation_id == decision.annotation_id
     )
     assert not mine.current and mine.provenance is not None and "undone at" in mine.provenance
+    experts = [
+        r
+        for r in history(database, face_id)
+        if r.label == "性別" and r.agent == "human" and r.provenance is None
+    ]
+    assert [(r.value, r.state) for r in experts] == [("男", "current")]  # current again
     with database.session() as session, pytest.raises(UsageError, match="undone already"):
         undo_decision(session, review_id=decision.review_id, reviewer_id=reviewer)
 
@@ -215,3 +227,37 @@ def test_the_queue(database: Database, filled: Filler, reviewer: int) -> None:
             row.retracted_at = dt.datetime.now(dt.UTC)
         assert [item.face_id for item in review_queue(session, task="gender")] == [ids[5]]
         assert len(session.scalars(select(Review)).all()) == 1
+
+
+def test_query_history_cli_shows_the_decision_with_its_provenance(
+    database: Database, filled: Filler, reviewer: int
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kaokore.cli import app
+
+    _suggest_opposite(database, filled, IDENTITY)
+    face_id = filled.faces["f003"]
+    with database.session() as session:
+        suggestion = session.scalars(select(Suggestion).where(Suggestion.face_id == face_id)).one()
+        record_decision(
+            session,
+            reviewer_id=reviewer,
+            face_id=face_id,
+            task="gender",
+            value=suggestion.value,
+            suggestion_id=suggestion.id,
+        )
+    result = CliRunner().invoke(app, ["query", "history", str(face_id), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    review = [r for r in rows if r["agent"] == "human" and r["provenance"]]
+    assert len(review) == 1 and review[0]["current"]
+    assert review[0]["provenance"].startswith(
+        f"review by alice: confirmed suggestion {suggestion.id}"
+    )
+    assert review[0]["document_url"] == "kaokore:reviewer:alice"
+    machine = [r for r in rows if r["agent"] == "machine" and r["provenance"]]
+    assert machine[0]["document_url"] == f"kaokore:model:{IDENTITY.checkpoint_sha256}"

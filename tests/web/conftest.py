@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from kaokore.config import Settings  # noqa: E402
 from kaokore.db import Database, open_database  # noqa: E402
 from kaokore.db.models import Annotation, Document, Face, Work  # noqa: E402
+from kaokore.db.writer import labels_changed
 from kaokore.web import WebSettings, create_app  # noqa: E402
 from tests.query.conftest import (  # noqa: E402,F401
     NOW,
@@ -109,6 +110,7 @@ def add_hostile_face(database: Database) -> int:
             )
             for position, (key, value) in enumerate(pairs)
         )
+        labels_changed(session, [face.id])  # the read model every page reads
         return face.id
 
 

@@ -309,13 +309,25 @@ def test_release_diff(tmp_path: Path) -> None:
         old = session.scalar(select(Release.id).where(Release.version == "1.0"))
         for member in session.scalars(select(ReleaseMember).where(ReleaseMember.release_id == old)):
             member.status = 0 if member.face_id == ids["a1"] else member.status
-        new_id = newer.id
-    database.close()
+        database.close()
+    expected = query.diff(settings, "built:1.0", "built:1.1").summary()
+    assert (expected["added"], expected["removed"]) == (1, 1)
     with TestClient(create_app(WebSettings(database=settings, warm_up=False))) as client:
-        html = client.get("/releases").text  # the last two by default
-        assert "1 faces added, 1 removed, 1 class changes" in html
+        html = client.get("/releases").text  # the last two by default: kaokore query diff
+        assert (
+            f"{expected['added']} faces added, {expected['removed']} removed, "
+            f"{expected['relabelled_faces']} relabelled"
+        ) in html
         assert f'<a href="/faces/{ids["a2"]}">' in html and f'<a href="/faces/{ids["b1"]}">' in html
-        assert "貴族 noble</td><td>武士 warrior" in html
-        same = client.get(f"/releases?old={new_id}&new={new_id}").text
-        assert "0 faces added, 0 removed, 0 class changes" in same
-        assert client.get("/releases?old=1&new=999").status_code == 404
+        rows = list(
+            csv.DictReader(
+                io.StringIO(client.get("/releases/diff.csv?a=built:1.0&b=built:1.1").text)
+            )
+        )
+        assert rows == [
+            {k: ("" if v is None else str(v)) for k, v in change.items()}
+            for change in query.diff(settings, "built:1.0", "built:1.1").as_dicts()
+        ]
+        same = client.get("/releases?a=built:1.1&b=built:1.1").text
+        assert "0 faces added, 0 removed, 0 relabelled" in same
+        assert client.get("/releases?a=built:1.0&b=built:9.9").status_code == 400

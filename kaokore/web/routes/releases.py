@@ -1,82 +1,32 @@
-"""Releases: every built or imported release with its counts, and what changed between two.
+"""Releases and changes: every built or imported release with its counts, and what changed
+between two versions, releases or dates (``kaokore query diff``, the same function).
 
-The difference of two releases is computed from their members: faces that entered or
-left, and faces whose gender or status class changed between them.
+A side is what ``kaokore query diff`` takes: an official version (``1.3``,
+``official:1.3``), a built release (``built:1.0``) or a date (``2024-05-01``); by default the
+last two releases are compared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+import csv
+import io
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from kaokore.db.models import Release, ReleaseMember
-from kaokore.errors import UsageError
-from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
+from kaokore.query.diff import DiffResult, diff
 from kaokore.web.context import WebContext, context_of
-from kaokore.web.routes.face import NotFound
 
-__all__ = ["ReleaseDiff", "release_diff", "router"]
+__all__ = ["release_list", "router"]
 
 router = APIRouter(include_in_schema=False)
 Context = Annotated[WebContext, Depends(context_of)]
 
-
-@dataclass(frozen=True)
-class ReleaseDiff:
-    """Faces added, removed and relabelled between release ``old`` and release ``new``."""
-
-    old: Release
-    new: Release
-    added: list[int]
-    removed: list[int]
-    relabelled: list[tuple[int, str, str, str]]  # face, category, before, after
-
-
-def _class_name(category: str, index: int | None) -> str:
-    classes = GENDER_CLASSES if category == "gender" else STATUS_CLASSES
-    if index is None or not 0 <= index < len(classes):
-        return "unlabelled"
-    return f"{classes[index][0]} {classes[index][1]}"
-
-
-def _members(context: WebContext, release_id: int) -> dict[int, tuple[int | None, int | None]]:
-    with context.database.session() as session:
-        return {
-            face_id: (gender, status)
-            for face_id, gender, status in session.execute(
-                select(ReleaseMember.face_id, ReleaseMember.gender, ReleaseMember.status).where(
-                    ReleaseMember.release_id == release_id, ReleaseMember.face_id.is_not(None)
-                )
-            )
-            if face_id is not None
-        }
-
-
-def release_diff(context: WebContext, old_id: int, new_id: int) -> ReleaseDiff:
-    with context.database.session() as session:
-        old, new = session.get(Release, old_id), session.get(Release, new_id)
-    if old is None or new is None:
-        raise NotFound(f"No release with id {old_id if old is None else new_id}")
-    before, after = _members(context, old_id), _members(context, new_id)
-    relabelled = []
-    for face_id in sorted(before.keys() & after.keys()):
-        for position, category in enumerate(("gender", "status")):
-            a, b = before[face_id][position], after[face_id][position]
-            if a != b:
-                relabelled.append(
-                    (face_id, category, _class_name(category, a), _class_name(category, b))
-                )
-    return ReleaseDiff(
-        old=old,
-        new=new,
-        added=sorted(after.keys() - before.keys()),
-        removed=sorted(before.keys() - after.keys()),
-        relabelled=relabelled,
-    )
+#: Changes listed on the page (all of them are in the CSV).
+SHOWN: Final = 500
 
 
 def release_list(context: WebContext) -> list[dict[str, Any]]:
@@ -95,6 +45,7 @@ def release_list(context: WebContext) -> list[dict[str, Any]]:
         out.append(
             {
                 "release": release,
+                "side": f"{release.kind}:{release.version}",
                 "members": int(members.get(release.id, 0)),
                 "labelled": counts.get("labelled"),
                 "gender": counts.get("gender") or {},
@@ -104,15 +55,47 @@ def release_list(context: WebContext) -> list[dict[str, Any]]:
     return out
 
 
+def _sides(request: Request, releases: list[dict[str, Any]]) -> tuple[str, str] | None:
+    a = (request.query_params.get("a") or "").strip()
+    b = (request.query_params.get("b") or "").strip()
+    if a and b:
+        return a, b
+    if len(releases) >= 2:
+        return releases[-2]["side"], releases[-1]["side"]
+    return None
+
+
+def _diff(context: WebContext, sides: tuple[str, str]) -> DiffResult:
+    return context.index.result(("diff", sides), lambda: diff(context.database, *sides))
+
+
 @router.get("/releases", response_class=HTMLResponse)
 def releases_page(request: Request, context: Context) -> HTMLResponse:
     releases = release_list(context)
-    diff = None
-    old, new = request.query_params.get("old"), request.query_params.get("new")
-    if old and new:
-        if not (old.isdigit() and new.isdigit()):
-            raise UsageError("URL parameters old and new: give release ids")
-        diff = release_diff(context, int(old), int(new))
-    elif len(releases) >= 2:
-        diff = release_diff(context, releases[-2]["release"].id, releases[-1]["release"].id)
-    return context.render(request, "releases.html", releases=releases, diff=diff)
+    sides = _sides(request, releases)
+    result = _diff(context, sides) if sides else None
+    return context.render(
+        request,
+        "releases.html",
+        releases=releases,
+        sides=sides,
+        result=result,
+        summary=result.summary() if result else None,
+        shown=result.changes[:SHOWN] if result else (),
+    )
+
+
+@router.get("/releases/diff.csv")
+def diff_csv(request: Request, context: Context) -> Response:
+    sides = _sides(request, release_list(context))
+    rows = _diff(context, sides).as_dicts() if sides else []
+    buffer = io.StringIO()
+    columns = ["change", "face_id", "face_key", "label", "old", "new", "who", "when"]
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="kaokore-diff.csv"'},
+    )

@@ -1,0 +1,394 @@
+"""Reading the official KaoKore files: one job, no database.
+
+:func:`read_official` is a pure reader of an official folder (``urls.txt``,
+``original_tags.txt``, ``labels.csv``, ``labels.metadata.{en,ja}.txt``). A malformed line (a
+broken URL, a tag line without ``:``, a pair without ``=``, an unknown label, a label row
+that names no number) becomes a :class:`Finding` with the file, the 1-based line and the
+reason, and is left out; the rest is read. See :mod:`kaokore.ingest.official` for the whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from kaokore.errors import ImportFileError, UsageError
+from kaokore.ingest.identity import face_key, service_key, split_image_url
+from kaokore.ingest.records import ImageRequest, Region
+from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
+
+__all__ = [
+    "LABELS",
+    "LABELS_HEADER",
+    "METADATA_EN",
+    "METADATA_JA",
+    "OFFICIAL_FILES",
+    "SPLITS",
+    "TAGS",
+    "URLS",
+    "Finding",
+    "FindingKind",
+    "LabelRow",
+    "OfficialVersion",
+    "TagLine",
+    "TagPair",
+    "UrlLine",
+    "read_official",
+    "version_of_folder",
+]
+
+URLS: Final = "urls.txt"
+TAGS: Final = "original_tags.txt"
+LABELS: Final = "labels.csv"
+METADATA_EN: Final = "labels.metadata.en.txt"
+METADATA_JA: Final = "labels.metadata.ja.txt"
+#: The files an official folder must hold.
+OFFICIAL_FILES: Final = (URLS, TAGS, LABELS, METADATA_EN, METADATA_JA)
+LABELS_HEADER: Final = "image,gender,status,set"
+#: The official splits, in the order reports list them.
+SPLITS: Final = ("train", "dev", "test")
+
+_FILE_NAME: Final = re.compile(r"^(\d+)\.jpg$")
+_VERSION: Final = re.compile(r"^v?(\d+(?:\.\d+)*)$")
+
+FindingKind = Literal["malformed", "defect"]
+
+
+# --- what the reader returns -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Finding:
+    """A malformed line (left out) or a known defect (imported anyway) of an official file.
+
+    ``code`` names the kind for programs (``broken_url``, ``label_on_blank_line``, ...);
+    ``str()`` gives the ``path:line: reason`` text of :class:`ImportFileError`.
+    """
+
+    path: str
+    line: int | None
+    reason: str
+    code: str
+    kind: FindingKind
+
+    def __str__(self) -> str:
+        return str(self.as_error())
+
+    def as_error(self) -> ImportFileError:
+        """The finding as the exception the CLI prints for a malformed line."""
+        return ImportFileError(self.reason, path=self.path, line=self.line)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UrlLine:
+    """A line of ``urls.txt``: file ``number`` (0-based), its text and the parsed request.
+
+    ``request``, ``region``, ``service_key`` and ``face_key`` are None for a blank line (a
+    gap in the numbering) and for a broken URL.
+    """
+
+    number: int
+    text: str
+    request: ImageRequest | None = None
+    region: Region | None = None
+    service_key: str | None = None
+    face_key: str | None = None
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number:08d}.jpg"
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TagPair:
+    """One ``key=value`` of a tag line; ``position`` counts earlier pairs with this key."""
+
+    key: str
+    raw_value: str
+    position: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TagLine:
+    """A line of ``original_tags.txt``: the file it describes and its pairs, in file order."""
+
+    number: int
+    line: int
+    text: str
+    pairs: tuple[TagPair, ...]
+
+    def first(self, key: str) -> str | None:
+        """The first raw value of ``key``, or None."""
+        return next((pair.raw_value for pair in self.pairs if pair.key == key), None)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LabelRow:
+    """A row of ``labels.csv``: file number, class indices and the official set."""
+
+    number: int
+    line: int
+    gender: int
+    status: int
+    split: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number:08d}.jpg"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OfficialVersion:
+    """Everything an official folder says, and the lines that could not be read."""
+
+    version: str
+    folder: Path
+    urls: tuple[UrlLine, ...]
+    tags: tuple[TagLine, ...]
+    labels: tuple[LabelRow, ...]
+    labels_header: str
+    #: ``{category: ((index, class name), ...)}`` from ``labels.metadata.{en,ja}.txt``.
+    metadata_en: Mapping[str, tuple[tuple[int, str], ...]]
+    metadata_ja: Mapping[str, tuple[tuple[int, str], ...]]
+    #: Malformed lines, each left out of the fields above.
+    errors: tuple[Finding, ...]
+
+    @property
+    def faces_with_urls(self) -> int:
+        """Lines that name a face (neither blank nor broken)."""
+        return sum(1 for line in self.urls if line.face_key is not None)
+
+    def tags_by_number(self) -> dict[int, TagLine]:
+        return {tag.number: tag for tag in self.tags}
+
+    def path(self, name: str) -> str:
+        return str(self.folder / name)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def version_of_folder(folder: Path) -> str:
+    """``v1.3`` -> ``1.3``; raise UsageError when the folder name is not a version."""
+    match = _VERSION.match(folder.name)
+    if match is None:
+        raise UsageError(
+            f"Cannot tell the KaoKore version from the folder name {folder.name!r}: "
+            "name it like v1.3 or give the version explicitly."
+        )
+    return match.group(1)
+
+
+def read_official(folder: Path, *, version: str | None = None) -> OfficialVersion:
+    """Read an official KaoKore folder; malformed lines are reported in ``errors`` and skipped.
+
+    Raises ImportFileError naming the file when one of :data:`OFFICIAL_FILES` is missing or
+    is not UTF-8 text.
+    """
+    version = version if version is not None else version_of_folder(folder)
+    folder = folder.resolve()
+    texts = {name: _read_lines(folder / name) for name in OFFICIAL_FILES}
+    errors: list[Finding] = []
+    urls = tuple(_url_lines(str(folder / URLS), texts[URLS], errors))
+    tags = tuple(_tag_lines(str(folder / TAGS), texts[TAGS], errors))
+    header, labels = _label_rows(str(folder / LABELS), texts[LABELS], errors)
+    metadata_en = _metadata(str(folder / METADATA_EN), texts[METADATA_EN], errors)
+    metadata_ja = _metadata(str(folder / METADATA_JA), texts[METADATA_JA], errors)
+    return OfficialVersion(
+        version=version,
+        folder=folder,
+        urls=urls,
+        tags=tags,
+        labels=labels,
+        labels_header=header,
+        metadata_en=metadata_en,
+        metadata_ja=metadata_ja,
+        errors=tuple(errors),
+    )
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 file, without line ends (LF or CRLF) or a byte order mark."""
+    if not path.is_file():
+        raise ImportFileError(
+            f"missing: an official KaoKore folder holds {', '.join(OFFICIAL_FILES)}",
+            path=str(path),
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ImportFileError(f"not UTF-8 text ({exc.reason})", path=str(path), line=line) from exc
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def _malformed(path: str, line: int, reason: str, code: str) -> Finding:
+    return Finding(path=path, line=line, reason=reason, code=code, kind="malformed")
+
+
+def _defect(path: str, line: int | None, reason: str, code: str) -> Finding:
+    return Finding(path=path, line=line, reason=reason, code=code, kind="defect")
+
+
+def _url_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[UrlLine]:
+    services: dict[str, str] = {}  # service URL -> key: a page has many faces
+    for number, text in enumerate(lines):
+        if not text.strip():
+            yield UrlLine(number=number, text=text)
+            continue
+        try:
+            request = split_image_url(text)
+            region = request.region_box
+            if region is None:
+                raise ValueError(f"the region {request.region!r} is not x,y,w,h in pixels")
+            key = face_key(request.service_url, region)
+            skey = services.get(request.service_url) or service_key(request.service_url)
+        except ValueError as exc:
+            errors.append(_malformed(path, number + 1, f"broken URL: {exc}", "broken_url"))
+            yield UrlLine(number=number, text=text)
+            continue
+        services[request.service_url] = skey
+        yield UrlLine(
+            number=number,
+            text=text,
+            request=request,
+            region=region,
+            service_key=skey,
+            face_key=key,
+        )
+
+
+def _file_number(name: str) -> int | None:
+    match = _FILE_NAME.match(name.strip())
+    return int(match.group(1)) if match else None
+
+
+def _tag_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[TagLine]:
+    seen: dict[int, int] = {}
+    for index, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        name, colon, rest = text.partition(":")
+        if not colon:
+            errors.append(
+                _malformed(path, index, "no ':' after the file name", "tag_without_colon")
+            )
+            continue
+        number = _file_number(name)
+        if number is None:
+            reason = f"{name!r} is not a file name like 00000042.jpg"
+            errors.append(_malformed(path, index, reason, "bad_file_name"))
+            continue
+        if number in seen:
+            reason = f"{name} has tags on line {seen[number]} already; this line is left out"
+            errors.append(_malformed(path, index, reason, "repeated_tag_line"))
+            continue
+        seen[number] = index
+        pairs = tuple(_pairs(rest, path, index, errors))
+        yield TagLine(number=number, line=index, text=text, pairs=pairs)
+
+
+def _pairs(rest: str, path: str, line: int, errors: list[Finding]) -> Iterator[TagPair]:
+    if not rest:
+        return
+    counts: dict[str, int] = {}
+    for item in rest.split(";"):
+        key, equals, value = item.partition("=")
+        if not equals:
+            reason = f"the pair {item!r} has no '='; it is left out"
+            errors.append(_malformed(path, line, reason, "pair_without_equals"))
+            continue
+        position = counts.get(key, 0)
+        counts[key] = position + 1
+        yield TagPair(key=key, raw_value=value, position=position)
+
+
+def _label_rows(
+    path: str, lines: list[str], errors: list[Finding]
+) -> tuple[str, tuple[LabelRow, ...]]:
+    if not lines:
+        errors.append(_malformed(path, 1, f"empty: expected the header {LABELS_HEADER}", "header"))
+        return LABELS_HEADER, ()
+    header = lines[0]
+    if header.strip() != LABELS_HEADER:
+        reason = f"header {header!r} is not {LABELS_HEADER!r}; columns read in that order"
+        errors.append(_malformed(path, 1, reason, "header"))
+    rows: list[LabelRow] = []
+    seen: dict[int, int] = {}
+    for index, text in enumerate(lines[1:], start=2):
+        if not text.strip():
+            continue
+        row = _label_row(text, path, index, errors)
+        if row is None:
+            continue
+        if row.number in seen:
+            reason = f"{row.file_name} is labelled on line {seen[row.number]} already"
+            errors.append(_malformed(path, index, reason, "repeated_label"))
+            continue
+        seen[row.number] = index
+        rows.append(row)
+    return header, tuple(rows)
+
+
+def _label_row(text: str, path: str, line: int, errors: list[Finding]) -> LabelRow | None:
+    fields = [part.strip() for part in text.split(",")]
+    if len(fields) != 4:
+        reason = f"{len(fields)} fields, expected 4 ({LABELS_HEADER})"
+        errors.append(_malformed(path, line, reason, "label_fields"))
+        return None
+    name, gender, status, split = fields
+    number = _file_number(name)
+    problem = None
+    if number is None:
+        problem = (f"{name!r} is not a file name like 00000042.jpg", "bad_file_name")
+    elif gender not in _indices(GENDER_CLASSES):
+        problem = (f"unknown gender {gender!r} (expected {_choices(GENDER_CLASSES)})", "label")
+    elif status not in _indices(STATUS_CLASSES):
+        problem = (f"unknown status {status!r} (expected {_choices(STATUS_CLASSES)})", "label")
+    elif split not in SPLITS:
+        problem = (f"unknown set {split!r} (expected one of {', '.join(SPLITS)})", "label")
+    if problem is not None or number is None:
+        reason, code = problem or ("no file number", "bad_file_name")
+        errors.append(_malformed(path, line, reason, code))
+        return None
+    return LabelRow(number=number, line=line, gender=int(gender), status=int(status), split=split)
+
+
+def _indices(classes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(str(index) for index in range(len(classes)))
+
+
+def _choices(classes: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{index} ({en})" for index, (_ja, en) in enumerate(classes))
+
+
+def _metadata(
+    path: str, lines: list[str], errors: list[Finding]
+) -> dict[str, tuple[tuple[int, str], ...]]:
+    """Read ``name\\tname / count\\tcount / blank / name / \\tindex\\tclass ...`` blocks."""
+    categories: dict[str, list[tuple[int, str]]] = {}
+    current: list[tuple[int, str]] | None = None
+    for index, text in enumerate(lines, start=1):
+        if index <= 2 or not text.strip():
+            current = None if not text.strip() else current
+            continue
+        if not text.startswith("\t"):
+            current = categories.setdefault(text.strip(), [])
+            continue
+        parts = text.strip().split("\t")
+        if current is None or len(parts) != 2 or not parts[0].isdigit():
+            errors.append(_malformed(path, index, f"{text!r} is not '\\tindex\\tname'", "metadata"))
+            continue
+        current.append((int(parts[0]), parts[1]))
+    return {name: tuple(classes) for name, classes in categories.items()}
