@@ -38,15 +38,24 @@ users_app = typer.Typer(
 
 
 def require_review_extra(command: str) -> None:
-    """Fail with the install hint, not a traceback, when argon2-cffi is missing."""
+    """Fail with the install hint, not a traceback, when the review extra is missing.
+
+    argon2-cffi hashes passwords; python-multipart reads the login and decision forms.
+    """
     import importlib.util
 
     from kaokore.errors import UsageError
 
-    if importlib.util.find_spec("argon2") is None:
+    wanted = {"argon2-cffi": ("argon2",), "python-multipart": ("python_multipart", "multipart")}
+    missing = [
+        package
+        for package, modules in wanted.items()
+        if all(importlib.util.find_spec(module) is None for module in modules)
+    ]
+    if missing:
         raise UsageError(
-            f"{command} needs argon2-cffi, which is not installed. "
-            "Install the review extra: pip install 'kaokore[review]'"
+            f"{command} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
+            " not installed. Install the review extra: pip install 'kaokore[review]'"
         )
 
 
