@@ -1,6 +1,6 @@
 """The whole of the real data: an upstream built from KaoKore 1.2 and 1.3, harvested.
 
-From the official files and the real images in ``../shared``, :mod:`kaokore.sample.upstream`
+From the official files and the real images in ``../shared``, :mod:`kaokore.mirror.upstream`
 builds a local upstream shaped like CODH's (one curation per work, the three holders'
 manifest and image-service shapes, every real quirk kept); ``kaokore serve`` serves it with
 faults injected on 5 % of first attempts; ``kaokore ingest`` harvests it as a scheduled job
@@ -27,8 +27,8 @@ import pytest
 
 from kaokore.config import Settings
 from kaokore.db import open_database
-from kaokore.sample.realcheck import check_against_official
-from kaokore.sample.upstream import FEED_PATH, build_upstream
+from kaokore.mirror.realcheck import check_against_official
+from kaokore.mirror.upstream import FEED_PATH, build_upstream
 from tests.conftest import shared_path
 
 #: The harvest alone takes about 4 minutes on an idle 2-core machine, longer on a busy one.

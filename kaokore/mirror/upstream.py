@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,10 +37,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
-from PIL import Image, ImageDraw
-
 from kaokore.ingest.official import OfficialVersion, TagLine, read_official, record_of
 from kaokore.ingest.records import Region
+from kaokore.mirror.documents import canvas_v2, canvas_v3, drawn_face
 from kaokore.vocab import class_index
 
 __all__ = [
@@ -166,22 +164,6 @@ def _work_of(face: _Face) -> tuple[str, str, str]:
     title = ((tag.first("原典") if tag is not None else None) or "").strip() or "不明"
     record_id = record[1] if record is not None else title
     return f"{face.holder}:{record_id}", title, record_id
-
-
-def _drawn(seed: str) -> Image.Image:
-    """Drawn pixels for a face without a real image (a plain head, deterministic)."""
-    rng = random.Random(seed)
-    img = Image.new("RGB", (256, 256), PAPER)
-    draw = ImageDraw.Draw(img)
-    ink = (52, 40, 32)
-    skin = (232 + rng.randint(-8, 8), 204 + rng.randint(-8, 8), 170 + rng.randint(-8, 8))
-    draw.ellipse((70, 38, 186, 206), fill=skin, outline=ink, width=3)
-    draw.arc((92, 112, 124, 128), 200, 340, fill=ink, width=3)
-    draw.arc((134, 112, 166, 128), 200, 340, fill=ink, width=3)
-    draw.line((128, 128, 122, 160, 132, 162), fill=ink, width=2)
-    draw.arc((108, 168, 150, 186), 20, 160, fill=(150, 60, 50), width=3)
-    draw.rectangle((40, 206, 216, 256), fill=(60 + rng.randint(0, 40), 50, 70))
-    return img
 
 
 def _metadata(tag: TagLine | None) -> list[dict[str, Any]]:
@@ -310,7 +292,7 @@ def _draw(out: Path, face: _Face) -> str:
     path = out / relative
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _drawn(face.key).save(path, format="JPEG", quality=90)
+        drawn_face(face.key, PAPER).save(path, format="JPEG", quality=90)
     return relative
 
 
@@ -426,31 +408,7 @@ def _manifest_v2(
             {
                 "@type": "sc:Sequence",
                 "canvases": [
-                    {
-                        "@id": canvas,
-                        "@type": "sc:Canvas",
-                        "label": str(n),
-                        "width": width,
-                        "height": height,
-                        "images": [
-                            {
-                                "@type": "oa:Annotation",
-                                "motivation": "sc:painting",
-                                "on": canvas,
-                                "resource": {
-                                    "@id": f"{service}/full/full/0/default.jpg",
-                                    "@type": "dctypes:Image",
-                                    "width": width,
-                                    "height": height,
-                                    "service": {
-                                        "@context": "http://iiif.io/api/image/2/context.json",
-                                        "@id": service,
-                                        "profile": "http://iiif.io/api/image/2/level1.json",
-                                    },
-                                },
-                            }
-                        ],
-                    }
+                    canvas_v2(canvas, service, str(n), (width, height), level=1)
                     for n, (canvas, service, width, height) in enumerate(canvases, start=1)
                 ],
             }
@@ -473,40 +431,7 @@ def _manifest_v3(
         "metadata": [{"label": {"ja": ["原典"]}, "value": {"ja": [title]}}],
         "rights": "http://creativecommons.org/licenses/by-sa/4.0/",
         "items": [
-            {
-                "id": canvas,
-                "type": "Canvas",
-                "label": {"none": [str(n)]},
-                "width": width * scale,
-                "height": height * scale,
-                "items": [
-                    {
-                        "id": f"{canvas}/page",
-                        "type": "AnnotationPage",
-                        "items": [
-                            {
-                                "id": f"{canvas}/page/image",
-                                "type": "Annotation",
-                                "motivation": "painting",
-                                "target": canvas,
-                                "body": {
-                                    "id": f"{service}/full/max/0/default.jpg",
-                                    "type": "Image",
-                                    "width": width,
-                                    "height": height,
-                                    "service": [
-                                        {
-                                            "id": service,
-                                            "type": "ImageService3",
-                                            "profile": "level1",
-                                        }
-                                    ],
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
+            canvas_v3(canvas, service, str(n), (width, height), scale=scale, level=1)
             for n, (canvas, service, width, height) in enumerate(canvases, start=1)
         ],
     }
@@ -548,7 +473,7 @@ def _write_feed(out: Path, curations: list[str]) -> None:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m kaokore.sample.upstream SHARED OUT
+if __name__ == "__main__":  # pragma: no cover - python -m kaokore.mirror.upstream SHARED OUT
     import sys
 
     print(build_upstream(Path(sys.argv[1]), Path(sys.argv[2])))
