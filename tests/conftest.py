@@ -40,6 +40,14 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def skip_without_psycopg() -> None:
+    """Skip the calling test when the postgres extra (psycopg) is not installed."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the postgres extra (psycopg), which is not installed")
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The ``../shared`` folder; skips the test when it does not exist."""
@@ -108,6 +116,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin_url = os.environ.get(PG_ENV)
     if not admin_url:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}=postgresql+psycopg://... (CI sets it)")
+    skip_without_psycopg()
     url, name = _fresh_pg_database(admin_url)
     try:
         yield url
