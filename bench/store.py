@@ -30,6 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kaokore.box import Box  # noqa: E402
 from kaokore.config import Settings  # noqa: E402
 from kaokore.db import open_database  # noqa: E402
 from kaokore.db.models import Document  # noqa: E402
@@ -39,7 +40,6 @@ from kaokore.ingest.records import (  # noqa: E402
     LabelValue,
     Manifest,
     ManifestCanvas,
-    Region,
     Selection,
     ServiceRef,
 )
@@ -96,7 +96,7 @@ def synthetic(faces: int, relabelled: float = 0.0) -> tuple[Curation, Manifest]:
     members = []
     for index in range(faces):
         page, slot = divmod(index, PER_PAGE)
-        region = Region(x=150 * slot + 10, y=100 + 7 * slot, w=120, h=130)
+        region = Box(x=150 * slot + 10, y=100 + 7 * slot, w=120, h=130)
         canvas = canvases[page].uri
         members.append(
             CurationFace(

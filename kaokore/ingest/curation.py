@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
+from kaokore.box import Box
 from kaokore.errors import DocumentError
 from kaokore.ingest.feed import FEED_TYPES
 from kaokore.ingest.jsonld import (
@@ -42,7 +43,6 @@ from kaokore.ingest.records import (
     DefectOutcome,
     DocumentKind,
     LabelValue,
-    Region,
     Selection,
 )
 
@@ -305,7 +305,7 @@ def _entry(
     return face, None
 
 
-def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Region | None]:
+def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Box | None]:
     """Cut ``canvas#xywh=x,y,w,h`` into the canvas URI and the region (None if no xywh)."""
     canvas_uri, _hash, fragment = member_uri.partition("#")
     for part in fragment.split("&"):
@@ -315,8 +315,8 @@ def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Region
     return canvas_uri, None
 
 
-def parse_xywh(value: str, url: str, field: str) -> Region:
-    """A media-fragment ``xywh`` value (``pixel:`` optional) as a Region of whole pixels.
+def parse_xywh(value: str, url: str, field: str) -> Box:
+    """A media-fragment ``xywh`` value (``pixel:`` optional) as a Box of whole pixels.
 
     Decimal values are rounded; ``x`` and ``y`` may be negative (a region reaching past the
     page's top or left edge, as real ones do); ``percent:``, negative or empty sizes are
@@ -335,7 +335,7 @@ def parse_xywh(value: str, url: str, field: str) -> Region:
         ) from exc
     if w < 1 or h < 1:
         raise DocumentError(f"the region {value!r} is empty", url=url, field=field)
-    return Region(x=x, y=y, w=w, h=h)
+    return Box(x=x, y=y, w=w, h=h)
 
 
 # --- metadata -----------------------------------------------------------------------------

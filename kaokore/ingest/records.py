@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from kaokore.box import Box
+
 __all__ = [
     "Activity",
     "ActivityType",
@@ -31,7 +33,6 @@ __all__ = [
     "Manifest",
     "ManifestCanvas",
     "MetadataPair",
-    "Region",
     "Selection",
     "ServiceRef",
     "Tile",
@@ -46,21 +47,6 @@ ApiVersion = Literal["2", "3"]
 DocumentKind = Literal["curation", "feed", "manifest", "unknown"]
 #: What became of the face a defect touches: kept (with a repair) or left out.
 DefectOutcome = Literal["kept", "left_out"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Region:
-    """A pixel rectangle: ``x,y`` top-left, ``w,h`` size (x and y may be negative)."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def iiif(self) -> str:
-        """The rectangle as an Image API region parameter (``x,y,w,h``)."""
-        return f"{self.x},{self.y},{self.w},{self.h}"
 
 
 # --- change feeds -------------------------------------------------------------------------
@@ -153,7 +139,7 @@ class CurationFace:
 
     member_uri: str
     canvas_uri: str
-    region: Region
+    region: Box
     label: str | None
     pairs: tuple[LabelValue, ...]
     pointer: str = ""
@@ -236,7 +222,7 @@ class ManifestCanvas:
     service: ServiceRef | None
     image_width: int | None
     image_height: int | None
-    image_region: Region | None = None
+    image_region: Box | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -294,13 +280,13 @@ class ImageRequest:
     format: str
 
     @property
-    def region_box(self) -> Region | None:
+    def region_box(self) -> Box | None:
         """The region as a rectangle when it is ``x,y,w,h`` in pixels, else None."""
         parts = self.region.split(",")
         if len(parts) != 4 or self.region.startswith("pct:"):
             return None
         x, y, w, h = (int(part) for part in parts)
-        return Region(x=x, y=y, w=w, h=h)
+        return Box(x=x, y=y, w=w, h=h)
 
 
 # --- crop plans ---------------------------------------------------------------------------
@@ -334,5 +320,5 @@ class CropPlan:
 
     requests: tuple[TileRequest, ...]
     mosaic_size: tuple[int, int]
-    local_crop: Region | None
+    local_crop: Box | None
     output_size: int
