@@ -73,6 +73,7 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kaokore.box import Box
 from kaokore.db.bulk import sync_labels
 from kaokore.db.current import OFFICIAL_DATASET
 from kaokore.db.models import (
@@ -89,7 +90,6 @@ from kaokore.db.models import (
 from kaokore.db.records import Assertion
 from kaokore.db.session import Database
 from kaokore.db.writer import new_dataset_version
-from kaokore.ingest.records import Region
 
 __all__ = [
     "LABELS_HEADER",
@@ -241,7 +241,7 @@ def import_official_version(
 class _FacePlan:
     key: str
     service_key: str
-    region: Region
+    region: Box
     work_key: str | None
     assertions: tuple[Assertion, ...] | None
 
