@@ -42,7 +42,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from kaokore.mirror.documents import canvas_v2, canvas_v3, drawn_face
+from kaokore.mirror.documents import PaintedCanvas, drawn_face
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(os.environ.get("KAOKORE_SHARED", REPO.parent / "shared"))
@@ -270,9 +270,9 @@ def member_metadata(
     return out
 
 
-def manifest_v2(work: Work) -> dict[str, Any]:
-    canvases = [
-        canvas_v2(
+def painted_canvases(work: Work) -> list[PaintedCanvas]:
+    return [
+        PaintedCanvas(
             work.canvas_id(n),
             work.service_id(n),
             str(n),
@@ -282,6 +282,10 @@ def manifest_v2(work: Work) -> dict[str, Any]:
         )
         for n in range(1, work.canvases + 1)
     ]
+
+
+def manifest_v2(work: Work) -> dict[str, Any]:
+    canvases = [canvas.v2() for canvas in painted_canvases(work)]
     manifest = f"{BASE}/{work.manifest_path()}"
     return {
         "@context": "http://iiif.io/api/presentation/2/context.json",
@@ -302,17 +306,7 @@ def manifest_v2(work: Work) -> dict[str, Any]:
 
 
 def manifest_v3(work: Work) -> dict[str, Any]:
-    items = [
-        canvas_v3(
-            work.canvas_id(n),
-            work.service_id(n),
-            str(n),
-            work.image_size,
-            scale=work.canvas_scale,
-            level=work.level,
-        )
-        for n in range(1, work.canvases + 1)
-    ]
+    items = [canvas.v3() for canvas in painted_canvases(work)]
     return {
         "@context": "http://iiif.io/api/presentation/3/context.json",
         "id": f"{BASE}/{work.manifest_path()}",

@@ -9,100 +9,87 @@ twice, a fix to one (a profile, a size) silently left the other behind.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-__all__ = ["canvas_v2", "canvas_v3", "drawn_face"]
+__all__ = ["PaintedCanvas", "drawn_face"]
 
 
-def canvas_v2(
-    canvas: str,
-    service: str,
-    label: str,
-    image_size: tuple[int, int],
-    *,
-    scale: int = 1,
-    level: int = 2,
-) -> dict[str, Any]:
-    """A Presentation 2.1 canvas painted by one image of an Image API 2.1 service.
+@dataclass(frozen=True)
+class PaintedCanvas:
+    """A canvas painted by one page image of an Image API service, in either version.
 
     The canvas is ``scale`` times the image, as some holders publish it (regions must then
     be scaled); ``level`` is the service's compliance level.
     """
-    width, height = image_size
-    return {
-        "@id": canvas,
-        "@type": "sc:Canvas",
-        "label": label,
-        "width": width * scale,
-        "height": height * scale,
-        "images": [
-            {
-                "@id": f"{canvas}/annotation/image",
-                "@type": "oa:Annotation",
-                "motivation": "sc:painting",
-                "on": canvas,
-                "resource": {
-                    "@id": f"{service}/full/full/0/default.jpg",
-                    "@type": "dctypes:Image",
-                    "format": "image/jpeg",
-                    "width": width,
-                    "height": height,
-                    "service": {
-                        "@context": "http://iiif.io/api/image/2/context.json",
-                        "@id": service,
-                        "profile": f"http://iiif.io/api/image/2/level{level}.json",
-                    },
-                },
-            }
-        ],
-    }
 
+    canvas: str
+    service: str
+    label: str
+    image_size: tuple[int, int]
+    scale: int = 1
+    level: int = 2
 
-def canvas_v3(
-    canvas: str,
-    service: str,
-    label: str,
-    image_size: tuple[int, int],
-    *,
-    scale: int = 1,
-    level: int = 2,
-) -> dict[str, Any]:
-    """A Presentation 3.0 canvas painted by one image of an Image API 3.0 service
-    (``scale`` and ``level`` as in :func:`canvas_v2`)."""
-    width, height = image_size
-    return {
-        "id": canvas,
-        "type": "Canvas",
-        "label": {"none": [label]},
-        "width": width * scale,
-        "height": height * scale,
-        "items": [
-            {
-                "id": f"{canvas}/page",
-                "type": "AnnotationPage",
-                "items": [
-                    {
-                        "id": f"{canvas}/page/image",
-                        "type": "Annotation",
-                        "motivation": "painting",
-                        "target": canvas,
-                        "body": {
-                            "id": f"{service}/full/max/0/default.jpg",
-                            "type": "Image",
-                            "format": "image/jpeg",
-                            "width": width,
-                            "height": height,
-                            "service": [
-                                {"id": service, "type": "ImageService3", "profile": f"level{level}"}
-                            ],
+    def v2(self) -> dict[str, Any]:
+        """The canvas in Presentation 2.1, its service in Image API 2.1."""
+        width, height = self.image_size
+        return {
+            "@id": self.canvas,
+            "@type": "sc:Canvas",
+            "label": self.label,
+            "width": width * self.scale,
+            "height": height * self.scale,
+            "images": [
+                {
+                    "@id": f"{self.canvas}/annotation/image",
+                    "@type": "oa:Annotation",
+                    "motivation": "sc:painting",
+                    "on": self.canvas,
+                    "resource": {
+                        "@id": f"{self.service}/full/full/0/default.jpg",
+                        "@type": "dctypes:Image",
+                        "format": "image/jpeg",
+                        "width": width,
+                        "height": height,
+                        "service": {
+                            "@context": "http://iiif.io/api/image/2/context.json",
+                            "@id": self.service,
+                            "profile": f"http://iiif.io/api/image/2/level{self.level}.json",
                         },
-                    }
-                ],
-            }
-        ],
-    }
+                    },
+                }
+            ],
+        }
+
+    def v3(self) -> dict[str, Any]:
+        """The canvas in Presentation 3.0, its service in Image API 3.0."""
+        width, height = self.image_size
+        service = {"id": self.service, "type": "ImageService3", "profile": f"level{self.level}"}
+        body = {
+            "id": f"{self.service}/full/max/0/default.jpg",
+            "type": "Image",
+            "format": "image/jpeg",
+            "width": width,
+            "height": height,
+            "service": [service],
+        }
+        painting = {
+            "id": f"{self.canvas}/page/image",
+            "type": "Annotation",
+            "motivation": "painting",
+            "target": self.canvas,
+            "body": body,
+        }
+        return {
+            "id": self.canvas,
+            "type": "Canvas",
+            "label": {"none": [self.label]},
+            "width": width * self.scale,
+            "height": height * self.scale,
+            "items": [{"id": f"{self.canvas}/page", "type": "AnnotationPage", "items": [painting]}],
+        }
 
 
 def drawn_face(seed: str, paper: tuple[int, int, int]) -> Image.Image:

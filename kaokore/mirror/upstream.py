@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from kaokore.box import Box
 from kaokore.ingest.official import OfficialVersion, TagLine, read_official, record_of
-from kaokore.mirror.documents import canvas_v2, canvas_v3, drawn_face
+from kaokore.mirror.documents import PaintedCanvas, drawn_face
 from kaokore.vocab import class_index
 
 __all__ = [
@@ -117,43 +117,30 @@ def _identifier(holder: Holder, service_url: str) -> str:
 
 def _faces(v12: OfficialVersion, v13: OfficialVersion | None, images: Path | None) -> list[_Face]:
     faces: dict[str, _Face] = {}
-    tags12 = v12.tags_by_number()
-    for line in v12.urls:
-        if line.face_key is None or line.region is None or line.request is None:
+    # 1.2's faces first, with their real images; then the faces 1.3 adds (drawn pixels).
+    for official, folder in ((v12, images), (v13, None)):
+        if official is None:
             continue
-        known = faces.get(line.face_key)
-        if known is not None:
-            known.duplicates.append(line.file_name)
-            continue
-        image = images / line.file_name if images is not None else None
-        faces[line.face_key] = _Face(
-            file_name=line.file_name,
-            version="1.2",
-            key=line.face_key,
-            holder=_holder(line.request.service_url),
-            page=line.request.service_url,
-            region=line.region,
-            tag=tags12.get(line.number),
-            image=image if image is not None and image.is_file() else None,
-        )
-    if v13 is None:
-        return list(faces.values())
-    tags13 = v13.tags_by_number()
-    for line in v13.urls:
-        if line.face_key is None or line.region is None or line.request is None:
-            continue
-        if line.face_key in faces:
-            continue
-        faces[line.face_key] = _Face(
-            file_name=line.file_name,
-            version="1.3",
-            key=line.face_key,
-            holder=_holder(line.request.service_url),
-            page=line.request.service_url,
-            region=line.region,
-            tag=tags13.get(line.number),
-            image=None,
-        )
+        tags = official.tags_by_number()
+        for line in official.urls:
+            if line.face_key is None or line.region is None or line.request is None:
+                continue
+            known = faces.get(line.face_key)
+            if known is not None:
+                if official is v12:  # the http/https copy of a crop: one face, two files
+                    known.duplicates.append(line.file_name)
+                continue
+            image = folder / line.file_name if folder is not None else None
+            faces[line.face_key] = _Face(
+                file_name=line.file_name,
+                version=official.version,
+                key=line.face_key,
+                holder=_holder(line.request.service_url),
+                page=line.request.service_url,
+                region=line.region,
+                tag=tags.get(line.number),
+                image=image if image is not None and image.is_file() else None,
+            )
     return list(faces.values())
 
 
@@ -408,7 +395,7 @@ def _manifest_v2(
             {
                 "@type": "sc:Sequence",
                 "canvases": [
-                    canvas_v2(canvas, service, str(n), (width, height), level=1)
+                    PaintedCanvas(canvas, service, str(n), (width, height), level=1).v2()
                     for n, (canvas, service, width, height) in enumerate(canvases, start=1)
                 ],
             }
@@ -431,7 +418,7 @@ def _manifest_v3(
         "metadata": [{"label": {"ja": ["原典"]}, "value": {"ja": [title]}}],
         "rights": "http://creativecommons.org/licenses/by-sa/4.0/",
         "items": [
-            canvas_v3(canvas, service, str(n), (width, height), scale=scale, level=1)
+            PaintedCanvas(canvas, service, str(n), (width, height), scale=scale, level=1).v3()
             for n, (canvas, service, width, height) in enumerate(canvases, start=1)
         ],
     }
