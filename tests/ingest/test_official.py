@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kaokore.config import Settings
+from kaokore.db.defects import list_defects
 from kaokore.db.models import (
     Annotation,
     Document,
@@ -30,7 +31,6 @@ from kaokore.db.models import (
     Source,
     Work,
 )
-from kaokore.db.defects import list_defects
 from kaokore.db.session import Database, open_database
 from kaokore.errors import ImportFileError, UsageError
 from kaokore.ingest.official import (
