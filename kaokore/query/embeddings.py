@@ -36,7 +36,8 @@ from kaokore.db.models_research import FaceEmbedding
 from kaokore.errors import UsageError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.contact import open_crop
-from kaokore.query.faces import filter_of, load_rows, select_faces
+from kaokore.query.faces import load_rows, select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rows import FaceRow
 
 __all__ = [
@@ -156,15 +157,15 @@ def compute_embeddings(
     batch_size: int = 64,
     recompute: bool = False,
     now: dt.datetime | None = None,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> EmbeddingReport:
-    """Compute and store the vectors of the faces matching the filters that have a crop.
+    """Compute and store the vectors of the faces matching ``where`` that have a crop.
 
     A face keeps its vector while its crop is unchanged; ``recompute=True`` redoes all.
     """
     name = model_name(model, checkpoint)
     extractor = _extractor(name if checkpoint is None else (model or "classifier"), checkpoint)
-    face_filter = filter_of(filters)
+    face_filter = where or FaceFilter()
     now = now or utcnow()
     computed = unchanged = without_crop = 0
     dims = 0

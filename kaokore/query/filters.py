@@ -1,8 +1,10 @@
-"""Face filters: one vocabulary for ``kaokore query faces`` options and ``faces(...)`` keywords.
+"""Face filters: one vocabulary for the CLI's filter options and the library's ``where=``.
 
 Why one dataclass: every research command (query faces, query stats, export rdf, export
-curation, similar) selects faces the same way, so the options, their English/Japanese
-equivalence and their SQL are written once. Filters of different kinds combine with AND;
+curation, similar, review suggest) selects faces the same way, so the filters, their
+English/Japanese equivalence, their help text and their SQL are written once: every
+library function takes ``where: FaceFilter``, and the CLI derives its options from the
+fields (``commands.common.face_filter_options``). Filters of different kinds combine with AND;
 several values of one filter (``--status noble --status warrior``) combine with OR, except
 tags, which must all be present.
 
@@ -14,8 +16,8 @@ face relabelled by a later version matches its new value only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import Field, dataclass, field, fields
 from difflib import get_close_matches
 from typing import Any
 
@@ -23,24 +25,54 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from sqlalchemy.orm import Session
 
 from kaokore.db.models import CurrentLabel, Face, Release, ReleaseMember, Work
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UnknownValueError
 from kaokore.periods import parse_period, parse_period_query
 from kaokore.vocab import RECORD_ID_KEYS, VALUE_ENGLISH, japanese_value
 
-__all__ = ["FaceFilter", "Values", "face_ids_select", "not_indexed", "validate"]
+__all__ = [
+    "FaceFilter",
+    "FilterOption",
+    "face_ids_select",
+    "filter_fields",
+    "not_indexed",
+    "validate",
+]
 
-#: A filter value as Python callers give it: one value, several, or None for "any".
-Values = str | Sequence[str] | None
+#: The key of a :class:`FaceFilter` field's :class:`FilterOption` in ``Field.metadata``.
+OPTION = "kaokore.filter"
 
-_CLOSED_KEYS = {"gender": "性別", "status": "身分", "orientation": "向き", "holder": "所蔵"}
+#: A period as years, either end open.
+Years = tuple[int | None, int | None]
 
 
-def _tuple(values: Values) -> tuple[str, ...]:
-    if values is None:
-        return ()
-    if isinstance(values, str):
-        return (values,)
-    return tuple(values)
+@dataclass(frozen=True, slots=True)
+class FilterOption:
+    """What a front end needs to offer a filter: the CLI (``--work``), the docs, the web.
+
+    ``multiple``: the filter takes several values (OR; tags AND). ``vocabulary``: the
+    Japanese label whose closed set of values it takes (``身分``), whose English names are
+    accepted too.
+    """
+
+    help: str
+    multiple: bool = False
+    vocabulary: str | None = None
+
+
+def _option(help: str, *, multiple: bool = False, vocabulary: str | None = None) -> Any:
+    default: Any = () if multiple else None
+    return field(
+        default=default,
+        metadata={OPTION: FilterOption(help, multiple=multiple, vocabulary=vocabulary)},
+    )
+
+
+def _strip_all(values: Sequence[str], vocabulary: str | None) -> tuple[str, ...]:
+    items = (values,) if isinstance(values, str) else tuple(values)
+    stripped = (item.strip() for item in items)
+    if vocabulary is None:
+        return tuple(stripped)
+    return tuple(japanese_value(vocabulary, item) for item in stripped)
 
 
 def _record_forms(value: str) -> tuple[str, ...]:
@@ -57,94 +89,108 @@ def _release_parts(release: str) -> tuple[str | None, tuple[str, ...]]:
         kind, _, version = version.partition(":")
         kind = kind.strip().lower()
         if kind not in ("built", "official"):
-            raise UsageError(f"--release {release!r}: the kind must be built or official")
+            raise ArgumentError("in_release", release, "the kind must be built or official")
     bare = version[1:] if version[:1] in ("v", "V") else version
     return kind, tuple(dict.fromkeys((version, bare, f"v{bare}")))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FaceFilter:
-    """Which faces a query is about; empty fields do not filter. Values are Japanese.
+    """Which faces a query is about: the one definition of kaokore's face filters.
 
-    Build it with :meth:`build`, which accepts English names (``status="warrior"``), single
-    values or sequences, and a ``period`` as text (``"1600-1650"``, ``"江戸前期"``).
+    Every field is a filter and carries its :class:`FilterOption`, from which the CLI makes
+    its options (``--record-id`` is ``record_id``), the docs table is checked and the web
+    facets are read, so a new filter is one field here plus its SQL in
+    :func:`face_conditions`. Empty fields do not filter. Give values in Japanese or English
+    (``status="warrior"`` is ``status="武士"``), one value or a sequence, and ``period`` as
+    text (``"1600-1650"``, ``"江戸前期"``) or years; they are normalised on construction, so
+    fields hold tuples of Japanese values and ``period`` holds years.
+
+    Example::
+
+        >>> FaceFilter(status="warrior", period="1600-1650").status
+        ('武士',)
     """
 
-    work: tuple[str, ...] = ()
-    holder: tuple[str, ...] = ()
-    record_id: tuple[str, ...] = ()
-    gender: tuple[str, ...] = ()
-    status: tuple[str, ...] = ()
-    orientation: tuple[str, ...] = ()
-    tag: tuple[str, ...] = ()
-    text: str | None = None
-    period: tuple[int | None, int | None] | None = None
-    agent: str | None = None
-    release: str | None = None
-    include_deleted: bool = False
+    work: Sequence[str] = _option("原典: the work's title (repeat for several).", multiple=True)
+    holder: Sequence[str] = _option(
+        "所蔵: the holder, in Japanese or English ('Kyoto University').",
+        multiple=True,
+        vocabulary="所蔵",
+    )
+    record_id: Sequence[str] = _option(
+        "The holder's record id: DOI, RB..., or a Keio call number ('@' or '-').", multiple=True
+    )
+    gender: Sequence[str] = _option(
+        "性別: male/男, female/女, unknown/不明.", multiple=True, vocabulary="性別"
+    )
+    status: Sequence[str] = _option(
+        "身分: noble/貴族, warrior/武士, incarnation/化身, commoner/庶民, monk/僧侶, "
+        "animal/動物, priest/神職, unknown/不明.",
+        multiple=True,
+        vocabulary="身分",
+    )
+    orientation: Sequence[str] = _option(
+        "向き: three-quarter/四分の三, profile/横, back/後, front/正面, unknown/不明.",
+        multiple=True,
+        vocabulary="向き",
+    )
+    tag: Sequence[str] = _option("タグ: repeat; every tag must be present.", multiple=True)
+    text: str | None = _option("Free text: a substring of any label value or English value name.")
+    period: str | Years | None = _option(
+        "Faces whose 制作年 range overlaps: 1600-1650, 1600, 1600-, -1650, 江戸前期, 元禄."
+    )
+    agent: str | None = _option("human or machine: who asserted the matching labels.")
+    in_release: str | None = _option("Members of a release: 1.3, official:1.3 or built:1.0.")
 
-    @classmethod
-    def build(
-        cls,
-        *,
-        work: Values = None,
-        holder: Values = None,
-        record_id: Values = None,
-        gender: Values = None,
-        status: Values = None,
-        orientation: Values = None,
-        tag: Values = None,
-        text: str | None = None,
-        period: str | tuple[int | None, int | None] | None = None,
-        agent: str | None = None,
-        release: str | None = None,
-        include_deleted: bool = False,
-    ) -> FaceFilter:
-        """Normalise user input: English names to Japanese, text periods to years."""
-        if agent is not None:
-            agent = agent.strip().lower()
+    def __post_init__(self) -> None:
+        """Normalise what callers give: English names to Japanese, text periods to years."""
+        for item, option in filter_fields():
+            value = getattr(self, item.name)
+            if option.multiple:
+                value = _strip_all(value, option.vocabulary)
+            elif isinstance(value, str):
+                value = value.strip() or None
+            object.__setattr__(self, item.name, value)
+        if isinstance(self.period, str):
+            object.__setattr__(self, "period", parse_period_query(self.period))
+        if self.agent is not None:
+            agent = self.agent.lower()
             if agent not in ("human", "machine"):
-                raise UsageError(f"--agent {agent!r}: use human or machine")
-        if isinstance(period, str):
-            period = parse_period_query(period)
-        if text is not None and not text.strip():
-            text = None
-        return cls(
-            work=tuple(v.strip() for v in _tuple(work)),
-            holder=tuple(japanese_value("所蔵", v.strip()) for v in _tuple(holder)),
-            record_id=tuple(v.strip() for v in _tuple(record_id)),
-            gender=tuple(japanese_value("性別", v.strip()) for v in _tuple(gender)),
-            status=tuple(japanese_value("身分", v.strip()) for v in _tuple(status)),
-            orientation=tuple(japanese_value("向き", v.strip()) for v in _tuple(orientation)),
-            tag=tuple(v.strip() for v in _tuple(tag)),
-            text=text.strip() if text else None,
-            period=period,
-            agent=agent,
-            release=release.strip() if release else None,
-            include_deleted=include_deleted,
-        )
+                raise ArgumentError("agent", self.agent, "use human or machine")
+            object.__setattr__(self, "agent", agent)
+        if self.in_release is not None:
+            _release_parts(self.in_release)
+
+    @property
+    def years(self) -> Years | None:
+        """``period`` as years (a text period was read on construction)."""
+        if isinstance(self.period, str):  # pragma: no cover - __post_init__ reads it
+            raise AssertionError("period was not read")
+        return self.period
 
     @property
     def empty(self) -> bool:
         """Whether the filter selects every face."""
-        return self == FaceFilter(include_deleted=self.include_deleted)
+        return self == FaceFilter()
 
     def describe(self) -> str:
-        """The filter as options, for captions and curation labels."""
+        """The filter as ``keyword=value`` pairs, for captions and curation labels."""
         parts: list[str] = []
-        for name in ("work", "holder", "record_id", "gender", "status", "orientation", "tag"):
-            for value in getattr(self, name):
-                parts.append(f"{name}={value}")
-        if self.text:
-            parts.append(f"text={self.text}")
-        if self.period:
-            low, high = self.period
-            parts.append(f"period={'' if low is None else low}-{'' if high is None else high}")
-        if self.agent:
-            parts.append(f"agent={self.agent}")
-        if self.release:
-            parts.append(f"release={self.release}")
+        for item, option in filter_fields():
+            value = getattr(self, item.name)
+            if item.name == "period" and self.years is not None:
+                low, high = self.years
+                value = f"{'' if low is None else low}-{'' if high is None else high}"
+            values = value if option.multiple else (() if value is None else (value,))
+            parts.extend(f"{item.name}={one}" for one in values)
         return ", ".join(parts) if parts else "all faces"
+
+
+def filter_fields() -> Iterator[tuple[Field[Any], FilterOption]]:
+    """Each filter of :class:`FaceFilter` with its option, in declaration order."""
+    for item in fields(FaceFilter):
+        yield item, item.metadata[OPTION]
 
 
 def not_indexed(column: Any) -> Any:
@@ -192,38 +238,48 @@ def validate(session: Session, face_filter: FaceFilter) -> None:
 
     Values of the closed vocabularies (gender, status, orientation, holder) are valid when
     :mod:`kaokore.vocab` knows them, even if no face has them yet. Each check is an index
-    seek; the list of known values is read only to word the error.
+    seek; the list of known values is read only to word the error
+    (:class:`~kaokore.errors.UnknownValueError`, naming the keyword).
     """
-    for name, key in _CLOSED_KEYS.items():
+    for item, option in filter_fields():
+        key = option.vocabulary
+        if key is None:
+            continue
         english = VALUE_ENGLISH.get(key, {})
-        work_column = Work.holder if name == "holder" else None
-        for value in getattr(face_filter, name):
+        work_column = Work.holder if item.name == "holder" else None
+        for value in getattr(face_filter, item.name):
             if value in english or _exists(session, key, value, work_column):
                 continue
             known = _present(session, [key])
             if work_column is not None:
                 known |= {h for h in session.scalars(select(Work.holder).distinct()) if h}
             names = [f"{en} ({ja})" for ja, en in english.items()] + sorted(known - set(english))
-            raise UsageError(f"Unknown {name} {value!r}. Valid values are: {', '.join(names)}")
+            raise UnknownValueError(
+                item.name, value, f"not a known value. Valid values are: {', '.join(names)}"
+            )
     for value in face_filter.work:
         if not _exists(session, "原典", value, Work.label):
             known = _present(session, ["原典"]) | {
                 w for w in session.scalars(select(Work.label).distinct()) if w
             }
-            raise UsageError(f"No work titled {value!r}.{_suggest(value, known)}")
+            raise UnknownValueError(
+                "work", value, f"no work has this title.{_suggest(value, known)}"
+            )
     for value in face_filter.tag:
         if not _exists(session, "タグ", value):
             known = _present(session, ["タグ"])
-            raise UsageError(f"No face has the tag {value!r}.{_suggest(value, known)}")
-    if face_filter.release:
-        kind, versions = _release_parts(face_filter.release)
+            raise UnknownValueError("tag", value, f"no face has this tag.{_suggest(value, known)}")
+    if face_filter.in_release:
+        kind, versions = _release_parts(face_filter.in_release)
         query = select(Release.kind, Release.version).where(Release.version.in_(versions))
         if kind:
             query = query.where(Release.kind == kind)
         if session.execute(query).first() is None:
             have = [f"{k}:{v}" for k, v in session.execute(select(Release.kind, Release.version))]
             listed = ", ".join(sorted(have)) or "none"
-            raise UsageError(f"No release {face_filter.release!r}. Releases: {listed}")
+            raise UnknownValueError(
+                "in_release", face_filter.in_release, f"no such release. Releases: {listed}"
+            )
 
 
 # --- SQL ----------------------------------------------------------------------------------
@@ -315,9 +371,7 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
     """The WHERE conditions on ``faces`` that implement ``face_filter``."""
     f = face_filter
     agent = f.agent
-    conditions: list[ColumnElement[bool]] = []
-    if not f.include_deleted:
-        conditions.append(Face.deleted.is_(False))
+    conditions: list[ColumnElement[bool]] = [Face.deleted.is_(False)]
 
     def labelled_or_work(
         labels: Sequence[str], values: Sequence[str], work_column: Any
@@ -363,8 +417,8 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
                 Face.work_id.in_(select(Work.id).where(Work.label.ilike(pattern, escape="\\"))),
             )
         )
-    if f.period is not None:
-        conditions.append(_period_condition(session, *f.period))
+    if f.years is not None:
+        conditions.append(_period_condition(session, *f.years))
     if agent and not (
         f.gender
         or f.status
@@ -378,8 +432,8 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
         conditions.append(
             Face.id.in_(select(CurrentLabel.face_id).where(CurrentLabel.agent == agent))
         )
-    if f.release:
-        kind, versions = _release_parts(f.release)
+    if f.in_release:
+        kind, versions = _release_parts(f.in_release)
         members = (
             select(ReleaseMember.face_id)
             .join(Release, Release.id == ReleaseMember.release_id)

@@ -40,10 +40,11 @@ from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Blob, Face
 from kaokore.db.models_review import Classifier, Suggestion
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.learn.augment import eval_transform
 from kaokore.learn.models import build_model
-from kaokore.query.faces import filter_of, select_faces
+from kaokore.query.faces import select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.review.store import TASKS, ClassifierIdentity, Prediction, store_suggestions
 
 __all__ = [
@@ -202,23 +203,23 @@ def suggest(
     device: str = "auto",
     limit: int | None = None,
     progress: bool = False,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> SuggestSummary:
     """Predict every matching face with a stored crop and store the suggestions.
 
-    ``filters`` are those of :func:`kaokore.query.faces` (work, holder, status ...). Faces this
+    ``where`` selects the faces, as in :func:`kaokore.query.faces`. Faces this
     checkpoint already suggested for are skipped. ``task``, when given, must be the model's.
     """
     started = time.perf_counter()
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {batch_size}.")
+        raise ArgumentError("batch_size", batch_size, "must be at least 1")
     loaded = load_classifier(run_dir, device=device)
     identity = loaded.identity
     if task is not None and task != identity.task:
-        raise UsageError(
-            f"--task {task}: the model in {run_dir} was trained for {identity.task}, not {task}."
+        raise ArgumentError(
+            "task", task, f"the model in {run_dir} was trained for {identity.task}, not {task}"
         )
-    face_filter = filter_of(dict(filters))
+    face_filter = where or FaceFilter()
     store = BlobStore(database.settings.blob_dir)
     with database.session() as session:
         ids = select_faces(session, face_filter, limit=limit)

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from kaokore.db.session import Database
 from kaokore.errors import KaokoreError, UsageError
 from kaokore.query.faces import faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rows import FaceRow
 from kaokore.query.similar import similar
 from kaokore.review.queue import ORDERS, SCOPES, QueueItem, review_queue
@@ -323,7 +324,9 @@ def _face_values(context: WebContext, item: QueueItem) -> Mapping[str, Any]:
     neighbours: list[tuple[FaceRow, str | None, float | None]] = []
     similar_note = None
     try:
-        _query, found = similar(context.database, item.face_id, k=_SIMILAR * 3, agent="human")
+        _query, found = similar(
+            context.database, item.face_id, k=_SIMILAR * 3, where=FaceFilter(agent="human")
+        )
         for neighbour in found:
             value = _human_value(neighbour.face, key)
             if value is not None:
@@ -333,9 +336,8 @@ def _face_values(context: WebContext, item: QueueItem) -> Mapping[str, Any]:
         similar_note = (
             f"{exc} Showing faces of the same work that people labelled {item.value} instead."
         )
-        filters: dict[str, Any] = {"work": row.work} if row.work else {}
-        filters[item.task] = item.value
-        for other in faces(context.database, limit=_SIMILAR + 1, agent="human", **filters):
+        where = FaceFilter(agent="human", work=row.work or (), **{item.task: item.value})
+        for other in faces(context.database, where=where, limit=_SIMILAR + 1):
             if other.face_id != item.face_id:
                 neighbours.append((other, _human_value(other, key), None))
         neighbours = neighbours[:_SIMILAR]
