@@ -46,6 +46,15 @@ OutFolderOption = Annotated[
         "--out", help="The folder to create (it must not exist, or be empty).", show_default=False
     ),
 ]
+CurationIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id",
+        help="The document's @id: the URL it will be served from [default: a urn:uuid of its "
+        "faces].",
+        show_default=False,
+    ),
+]
 SplitOption = Annotated[
     str | None,
     typer.Option(
@@ -215,12 +224,7 @@ def export_curation_command(
             "--as", help="curation (cr:Curation, IIIF Curation Viewer) or annotation-page (IIIF 3)."
         ),
     ] = "curation",
-    curation_id: Annotated[
-        str | None,
-        typer.Option(
-            "--id", help="The document's @id: the URL it will be served from.", show_default=False
-        ),
-    ] = None,
+    curation_id: CurationIdOption = None,
     label: Annotated[
         str | None, typer.Option("--label", help="The document's label.", show_default=False)
     ] = None,
@@ -261,14 +265,7 @@ def export_curation_command(
 def export_reviewed(
     ctx: typer.Context,
     out: OutOption = None,
-    curation_id: Annotated[
-        str | None,
-        typer.Option(
-            "--id",
-            help="The curation's @id [default: a urn:uuid of its faces].",
-            show_default=False,
-        ),
-    ] = None,
+    curation_id: CurationIdOption = None,
 ) -> None:
     """Export the reviewed labels as a cr:Curation the Curation Platform's editor can load.
 
