@@ -30,16 +30,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from kaokore.box import Box  # noqa: E402
 from kaokore.config import Settings  # noqa: E402
 from kaokore.db import open_database  # noqa: E402
 from kaokore.db.models import Document  # noqa: E402
+from kaokore.db.records import Assertion  # noqa: E402
 from kaokore.ingest.records import (  # noqa: E402
     Curation,
     CurationFace,
-    LabelValue,
     Manifest,
     ManifestCanvas,
-    Region,
     Selection,
     ServiceRef,
 )
@@ -49,7 +49,7 @@ MANIFEST = "https://bench.example.org/iiif/book/manifest.json"
 PER_PAGE = 20
 
 
-def _pairs(index: int, relabel: bool) -> tuple[LabelValue, ...]:
+def _pairs(index: int, relabel: bool) -> tuple[Assertion, ...]:
     status = ("貴族", "武士", "庶民", "化身")[(index + (1 if relabel else 0)) % 4]
     raw = [
         ("原典", "絵巻"),
@@ -69,7 +69,7 @@ def _pairs(index: int, relabel: bool) -> tuple[LabelValue, ...]:
         position = counts.get(label, 0)
         counts[label] = position + 1
         out.append(
-            LabelValue(label=label, raw_value=value, value=value, agent="human", position=position)
+            Assertion(label=label, raw_value=value, value=value, agent="human", position=position)
         )
     return tuple(out)
 
@@ -96,7 +96,7 @@ def synthetic(faces: int, relabelled: float = 0.0) -> tuple[Curation, Manifest]:
     members = []
     for index in range(faces):
         page, slot = divmod(index, PER_PAGE)
-        region = Region(x=150 * slot + 10, y=100 + 7 * slot, w=120, h=130)
+        region = Box(x=150 * slot + 10, y=100 + 7 * slot, w=120, h=130)
         canvas = canvases[page].uri
         members.append(
             CurationFace(

@@ -52,9 +52,9 @@ from kaokore.compiler.images import (
 from kaokore.compiler.manifest import SUMS_FILE, counts, diff, release_json, sha256sums
 from kaokore.compiler.official import OfficialLayout, official_layout
 from kaokore.compiler.provenance import faces_csv, faces_parquet, provenance_records
-from kaokore.compiler.records import LeftOut, ReleaseEntry, SampleRow, Selection
+from kaokore.compiler.records import BuildInput, LeftOut, ReleaseEntry, SampleRow
 from kaokore.compiler.reviewed import DEFAULT_LABELS, check_labels
-from kaokore.compiler.select import read_selection
+from kaokore.compiler.select import read_build_input
 from kaokore.compiler.splits import DEFAULT_SEED, SPLIT_NAMES, THRESHOLDS, compute_sets
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Face, Release, ReleaseMember
@@ -122,7 +122,7 @@ def build_release(
     options = _options(seed, like_official, check_labels(labels))
 
     with database.session() as session:
-        selection = read_selection(session, version=version, labels=labels)
+        source = read_build_input(session, version=version, labels=labels)
         existing = session.scalars(
             select(Release).where(Release.kind == "built", Release.version == version)
         ).one_or_none()
@@ -135,10 +135,8 @@ def build_release(
 
     if existing_info is not None:
         state, old_options, checksum, old_path = existing_info
-        if state != selection.state or old_options != options:
-            what = (
-                "from another database state" if state != selection.state else "with other options"
-            )
+        if state != source.state or old_options != options:
+            what = "from another database state" if state != source.state else "with other options"
             raise ReleaseExistsError(
                 f"Release {version} exists (at {old_path}), built {what}; releases are "
                 "immutable. Build a new version instead, e.g. "
@@ -149,7 +147,7 @@ def build_release(
                 return _summary_of(
                     target,
                     version,
-                    selection,
+                    source,
                     existing_checksum=checksum,
                     like_official=like_official,
                 )
@@ -174,7 +172,7 @@ def build_release(
             partial,
             database,
             version=version,
-            selection=selection,
+            source=source,
             options=options,
             seed=seed,
             layout=layout,
@@ -199,7 +197,7 @@ def build_release(
         else:
             created = True
         if existing_info is None:
-            _record(database, version, target, selection, options, composed, checksum)
+            _record(database, version, target, source, options, composed, checksum)
         if created:
             os.rename(partial, target)
     except BaseException:
@@ -212,9 +210,9 @@ def build_release(
         labelled=composed.counts["labelled"],
         left_out=len(composed.left_out),
         checksum=checksum,
-        db_state=selection.state,
-        built_at=selection.source_time,
-        previous=selection.previous.version if selection.previous else None,
+        db_state=source.state,
+        built_at=source.source_time,
+        previous=source.previous.version if source.previous else None,
         like_official=like_official,
         created=created,
     )
@@ -291,7 +289,7 @@ def _compose(
     database: Database,
     *,
     version: str,
-    selection: Selection,
+    source: BuildInput,
     options: Mapping[str, Any],
     seed: int,
     layout: OfficialLayout | None,
@@ -302,9 +300,9 @@ def _compose(
     images_dir = root / IMAGE_DIR
     images_dir.mkdir()
     left_out: list[LeftOut] = []
-    rows = {row.face_id: row for row in selection.rows}
+    rows = {row.face_id: row for row in source.rows}
     usable: dict[int, SampleRow] = {}
-    for row in selection.rows:
+    for row in source.rows:
         reason = _usable(row, store)
         if reason is None:
             usable[row.face_id] = row
@@ -346,7 +344,7 @@ def _compose(
             made.append((row, result))
 
     if layout is None:
-        next_number = selection.max_file_number + 1
+        next_number = source.max_file_number + 1
         for row, _result in sorted(made, key=lambda pair: pair[0].key):
             if row.file_number is None:
                 new_numbers[row.face_id] = next_number
@@ -363,7 +361,7 @@ def _compose(
         else:
             name = Path(result.output).name
             url = urls.get(name) or official_files.iiif_url(row)
-        sets = compute_sets(row, seed=seed, official=selection.official if layout is None else None)
+        sets = compute_sets(row, seed=seed, official=source.official if layout is None else None)
         if name in official_names:
             sets["official"] = official_names[name]
         assert result.sha256 is not None
@@ -379,7 +377,7 @@ def _compose(
     _write_files(
         root,
         version=version,
-        selection=selection,
+        source=source,
         options=options,
         seed=seed,
         layout=layout,
@@ -431,7 +429,7 @@ def _write_files(
     root: Path,
     *,
     version: str,
-    selection: Selection,
+    source: BuildInput,
     options: Mapping[str, Any],
     seed: int,
     layout: OfficialLayout | None,
@@ -457,23 +455,23 @@ def _write_files(
         if not any(name in e.sets for e in entries):
             continue
         write(f"splits/{name}.csv", official_files.labels_csv(entries, name))
-        split_info[name] = _split_description(name, seed, selection, layout)
+        split_info[name] = _split_description(name, seed, source, layout)
     records = provenance_records(entries)
     write("faces.csv", faces_csv(records))
     write("faces.parquet", faces_parquet(records))
     release_counts = _counts(entries, left_out, layout)
-    built_at = selection.source_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    built_at = source.source_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     official_version = (
         layout.version
         if layout is not None
-        else (selection.official.version if selection.official else None)
+        else (source.official.version if source.official else None)
     )
     write(
         "DATASHEET.md",
         datasheet(
             version=version,
             built_at=built_at,
-            db_state=selection.state,
+            db_state=source.state,
             options=options,
             counts=release_counts,
             entries=entries,
@@ -485,13 +483,13 @@ def _write_files(
         "release.json",
         release_json(
             version=version,
-            built_at=selection.source_time,
-            db_state=selection.state,
+            built_at=source.source_time,
+            db_state=source.state,
             options=options,
             counts=release_counts,
             splits=split_info,
-            previous=selection.previous,
-            changes=diff(entries, selection.previous, split="stable"),
+            previous=source.previous,
+            changes=diff(entries, source.previous, split="stable"),
             left_out=left_out,
         ),
     )
@@ -500,14 +498,14 @@ def _write_files(
 
 
 def _split_description(
-    name: str, seed: int, selection: Selection, layout: OfficialLayout | None
+    name: str, seed: int, source: BuildInput, layout: OfficialLayout | None
 ) -> dict[str, Any]:
     file = f"splits/{name}.csv"
     if name == "official":
         version = (
             layout.version
             if layout is not None
-            else (selection.official.version if selection.official else None)
+            else (source.official.version if source.official else None)
         )
         return {
             "file": file,
@@ -529,7 +527,7 @@ def _record(
     database: Database,
     version: str,
     target: Path,
-    selection: Selection,
+    source: BuildInput,
     options: Mapping[str, Any],
     composed: _Composed,
     checksum: str,
@@ -547,9 +545,9 @@ def _record(
             release = Release(
                 version=version,
                 kind="built",
-                built_at=selection.source_time,
+                built_at=source.source_time,
                 path=str(target.resolve()),
-                db_state=selection.state,
+                db_state=source.state,
                 options_json=dict(options),
                 counts_json=dict(composed.counts),
                 checksum=checksum,
@@ -589,7 +587,7 @@ def _sums_checksum(folder: Path) -> str | None:
 def _summary_of(
     target: Path,
     version: str,
-    selection: Selection,
+    source: BuildInput,
     *,
     existing_checksum: str | None,
     like_official: str | None,
@@ -604,9 +602,9 @@ def _summary_of(
         labelled=int(release_counts.get("labelled", 0)),
         left_out=int(release_counts.get("left_out", 0)),
         checksum=existing_checksum or "",
-        db_state=selection.state,
-        built_at=selection.source_time,
-        previous=selection.previous.version if selection.previous else None,
+        db_state=source.state,
+        built_at=source.source_time,
+        previous=source.previous.version if source.previous else None,
         like_official=like_official,
         created=False,
     )

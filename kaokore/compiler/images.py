@@ -28,7 +28,7 @@ from typing import Final
 
 from PIL import Image
 
-from kaokore.compiler.records import Box
+from kaokore.box import Box
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 
 __all__ = [

@@ -12,34 +12,19 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kaokore.box import Box
 from kaokore.compiler.reviewed import LabelSource
 
 __all__ = [
     "AnnotationValue",
-    "Box",
     "LeftOut",
     "OfficialSplit",
     "PreviousMember",
     "PreviousRelease",
     "ReleaseEntry",
     "SampleRow",
-    "Selection",
+    "BuildInput",
 ]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Box:
-    """A pixel rectangle: ``x,y`` top-left (may be negative), ``w,h`` size."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def iiif(self) -> str:
-        """The rectangle as an Image API region (``x,y,w,h``)."""
-        return f"{self.x},{self.y},{self.w},{self.h}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -140,7 +125,7 @@ class PreviousRelease:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Selection:
+class BuildInput:
     """What a build reads from the database, read in one transaction.
 
     ``state`` digests everything here that reaches the release files, except the file

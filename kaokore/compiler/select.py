@@ -2,7 +2,7 @@
 
 Why one reader: every file of a release is written from the same :class:`SampleRow` tuple,
 read in one transaction, so ``labels.csv``, ``faces.csv`` and the splits can never disagree
-about a face. The reader also digests what it read (:attr:`Selection.state`): two builds from
+about a face. The reader also digests what it read (:attr:`BuildInput.state`): two builds from
 equal states write equal bytes, which is how a rebuild of an existing version is recognised
 as a no-op without comparing folders.
 """
@@ -21,14 +21,14 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from kaokore.box import Box
 from kaokore.compiler.records import (
     AnnotationValue,
-    Box,
+    BuildInput,
     OfficialSplit,
     PreviousMember,
     PreviousRelease,
     SampleRow,
-    Selection,
 )
 from kaokore.compiler.reviewed import (
     DEFAULT_LABELS,
@@ -59,7 +59,7 @@ __all__ = [
     "EPOCH",
     "official_release",
     "parse_key_square",
-    "read_selection",
+    "read_build_input",
     "version_key",
 ]
 
@@ -93,7 +93,7 @@ def official_release(session: Session, version: str | None = None) -> Release | 
     return max(releases, key=lambda r: version_key(r.version), default=None)
 
 
-def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABELS) -> Selection:
+def read_build_input(session: Session, *, version: str, labels: str = DEFAULT_LABELS) -> BuildInput:
     """Everything a build of ``version`` reads, with the digest of it.
 
     Deleted faces are not read (they leave the release, and show in the diff against the
@@ -117,7 +117,7 @@ def read_selection(session: Session, *, version: str, labels: str = DEFAULT_LABE
     source_time = _source_time(session, labels)
     max_number = session.scalar(select(func.max(Face.file_number)))
     state = _digest(rows, official, previous, source_time)
-    return Selection(
+    return BuildInput(
         rows=rows,
         state=state,
         source_time=source_time,
@@ -443,7 +443,7 @@ def _digest(
     previous: PreviousRelease | None,
     source_time: dt.datetime,
 ) -> str:
-    """sha256 of everything read but the file numbers (see :class:`Selection`)."""
+    """sha256 of everything read but the file numbers (see :class:`BuildInput`)."""
     digest = hashlib.sha256()
 
     def feed(obj: Any) -> None:

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kaokore.box import Box
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
 from kaokore.db.claims import Claims
@@ -37,7 +38,7 @@ from kaokore.ingest.client import FetchResult, PoliteClient, TransientFetchError
 from kaokore.ingest.documents import DocumentFetcher
 from kaokore.ingest.geometry import execute_plan, intersect, plan_crop
 from kaokore.ingest.imageservice import parse_info
-from kaokore.ingest.records import CropPlan, ImageServiceInfo, Region, TileRequest
+from kaokore.ingest.records import CropPlan, ImageServiceInfo, TileRequest
 from kaokore.ingest.report import HarvestReport
 from kaokore.ingest.store import store_service_info
 
@@ -109,7 +110,7 @@ class _DecodedPiece:
 class _Job:
     face_id: int
     face_key: str
-    square: Region
+    square: Box
     service_id: int
 
 
@@ -220,7 +221,7 @@ def _pending_jobs(
     with database.session() as session:
         for face_id, key, x, y, w, h, service_id in session.execute(query):
             assert service_id is not None  # the query keeps faces with a service only
-            jobs[service_id].append(_Job(face_id, key, Region(x=x, y=y, w=w, h=h), service_id))
+            jobs[service_id].append(_Job(face_id, key, Box(x=x, y=y, w=w, h=h), service_id))
     return jobs
 
 

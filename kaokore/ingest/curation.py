@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
+from kaokore.box import Box
+from kaokore.db.records import Assertion
 from kaokore.errors import DocumentError
 from kaokore.ingest.feed import FEED_TYPES
 from kaokore.ingest.jsonld import (
@@ -41,8 +43,6 @@ from kaokore.ingest.records import (
     Defect,
     DefectOutcome,
     DocumentKind,
-    LabelValue,
-    Region,
     Selection,
 )
 
@@ -305,7 +305,7 @@ def _entry(
     return face, None
 
 
-def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Region | None]:
+def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Box | None]:
     """Cut ``canvas#xywh=x,y,w,h`` into the canvas URI and the region (None if no xywh)."""
     canvas_uri, _hash, fragment = member_uri.partition("#")
     for part in fragment.split("&"):
@@ -315,8 +315,8 @@ def split_member_uri(member_uri: str, url: str, field: str) -> tuple[str, Region
     return canvas_uri, None
 
 
-def parse_xywh(value: str, url: str, field: str) -> Region:
-    """A media-fragment ``xywh`` value (``pixel:`` optional) as a Region of whole pixels.
+def parse_xywh(value: str, url: str, field: str) -> Box:
+    """A media-fragment ``xywh`` value (``pixel:`` optional) as a Box of whole pixels.
 
     Decimal values are rounded; ``x`` and ``y`` may be negative (a region reaching past the
     page's top or left edge, as real ones do); ``percent:``, negative or empty sizes are
@@ -335,7 +335,7 @@ def parse_xywh(value: str, url: str, field: str) -> Region:
         ) from exc
     if w < 1 or h < 1:
         raise DocumentError(f"the region {value!r} is empty", url=url, field=field)
-    return Region(x=x, y=y, w=w, h=h)
+    return Box(x=x, y=y, w=w, h=h)
 
 
 # --- metadata -----------------------------------------------------------------------------
@@ -343,7 +343,7 @@ def parse_xywh(value: str, url: str, field: str) -> Region:
 
 def _pairs(
     value: object, url: str, field: str, member_uri: str, defects: list[Defect]
-) -> tuple[LabelValue, ...]:
+) -> tuple[Assertion, ...]:
     """The label/value pairs of a member; an entry that cannot be read is skipped.
 
     The face keeps its other labels and the skipped entry becomes a ``kept`` defect. An
@@ -358,7 +358,7 @@ def _pairs(
     except DocumentError as exc:
         defects.append(_defect(exc, url, field, "metadata_unreadable", "kept", member_uri))
         return ()
-    pairs: list[LabelValue] = []
+    pairs: list[Assertion] = []
     counts: dict[str, int] = {}
     for index, entry in enumerate(entries):
         where = join(field, index)
@@ -374,7 +374,7 @@ def _pairs(
             position = counts.get(label, 0)
             counts[label] = position + 1
             pairs.append(
-                LabelValue(
+                Assertion(
                     label=label,
                     raw_value=raw,
                     value=normalise_value(label, raw),
@@ -385,7 +385,7 @@ def _pairs(
     return _keio_record_ids(tuple(pairs))
 
 
-def _keio_record_ids(pairs: tuple[LabelValue, ...]) -> tuple[LabelValue, ...]:
+def _keio_record_ids(pairs: tuple[Assertion, ...]) -> tuple[Assertion, ...]:
     """Keio's older ``原典ID`` is a call number too (``132X@200@3@2``): restored like
     ``慶応義塾大学請求記号``, as the official import does, so both doors agree."""
     if not any(p.label == _HOLDER and p.value == _KEIO for p in pairs):

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from kaokore.ingest.records import CropPlan, ImageServiceInfo, Region, Tile, TileRequest
+from kaokore.box import Box
+from kaokore.ingest.records import CropPlan, ImageServiceInfo, Tile, TileRequest
 
 __all__ = [
     "DEFAULT_CROP_SIZE",
@@ -56,9 +57,7 @@ def _positive(**sizes: int) -> None:
             raise ValueError(f"{name} must be at least 1, got {value}")
 
 
-def scale_to_image(
-    region: Region, canvas_w: int, canvas_h: int, image_w: int, image_h: int
-) -> Region:
+def scale_to_image(region: Box, canvas_w: int, canvas_h: int, image_w: int, image_h: int) -> Box:
     """Map a canvas region to image pixels: scale by image/canvas per axis and round.
 
     The corners are scaled and rounded (half up), so equal sizes give the region back
@@ -69,13 +68,13 @@ def scale_to_image(
     y0 = _round_div(region.y * image_h, canvas_h)
     x1 = _round_div((region.x + region.w) * image_w, canvas_w)
     y1 = _round_div((region.y + region.h) * image_h, canvas_h)
-    return Region(x=x0, y=y0, w=max(1, x1 - x0), h=max(1, y1 - y0))
+    return Box(x=x0, y=y0, w=max(1, x1 - x0), h=max(1, y1 - y0))
 
 
-def centred_square(region: Region) -> Region:
+def centred_square(region: Box) -> Box:
     """The square of side ``max(w, h)`` centred on the region; NOT clamped to the image."""
     side = max(region.w, region.h)
-    return Region(
+    return Box(
         x=region.x - (side - region.w) // 2,
         y=region.y - (side - region.h) // 2,
         w=side,
@@ -83,7 +82,7 @@ def centred_square(region: Region) -> Region:
     )
 
 
-def clamp_square(square: Region, image_w: int, image_h: int) -> Region:
+def clamp_square(square: Box, image_w: int, image_h: int) -> Box:
     """Keep a square inside the image: shift it, and shrink it (about its centre) only if
     its side exceeds the image's shorter side."""
     _positive(image_w=image_w, image_h=image_h)
@@ -96,22 +95,22 @@ def clamp_square(square: Region, image_w: int, image_h: int) -> Region:
         side = limit
     x = min(max(x, 0), image_w - side)
     y = min(max(y, 0), image_h - side)
-    return Region(x=x, y=y, w=side, h=side)
+    return Box(x=x, y=y, w=side, h=side)
 
 
-def _square_side(square: Region) -> int:
+def _square_side(square: Box) -> int:
     if square.w != square.h or square.w < 1:
         raise ValueError(f"expected a square, got {square.iiif} (see centred_square)")
     return square.w
 
 
-def intersect(region: Region, image_w: int, image_h: int) -> Region | None:
+def intersect(region: Box, image_w: int, image_h: int) -> Box | None:
     """The part of ``region`` inside a ``image_w`` x ``image_h`` image, or None."""
     x0, y0 = max(region.x, 0), max(region.y, 0)
     x1, y1 = min(region.x + region.w, image_w), min(region.y + region.h, image_h)
     if x1 <= x0 or y1 <= y0:
         return None
-    return Region(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
+    return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
 
 
 # --- planning -----------------------------------------------------------------------------
@@ -126,7 +125,7 @@ class _Candidate:
     cost: int
 
 
-def plan_crop(info: ImageServiceInfo, square: Region, target: int = DEFAULT_CROP_SIZE) -> CropPlan:
+def plan_crop(info: ImageServiceInfo, square: Box, target: int = DEFAULT_CROP_SIZE) -> CropPlan:
     """Plan the requests that give ``square`` (image pixels) as a ``target`` px crop.
 
     ``square`` may already be a rectangle cut at the edge (a stored face's cut). It is first
@@ -168,7 +167,7 @@ def _choose(candidates: list[_Candidate], target: int) -> _Candidate:
     return min(candidates, key=lambda item: (-item.effective, item.cost))
 
 
-def _region_plan(info: ImageServiceInfo, square: Region, inside: Region, target: int) -> CropPlan:
+def _region_plan(info: ImageServiceInfo, square: Box, inside: Box, target: int) -> CropPlan:
     width, height = _fit_limits(inside.w, inside.h, info)
     if (width, height) == (inside.w, inside.h):
         size = "max" if info.api_version == "3" else "full"
@@ -191,14 +190,14 @@ def _region_plan(info: ImageServiceInfo, square: Region, inside: Region, target:
 
 
 def _scaled_box(
-    box: Region, origin_x: int, origin_y: int, num_x: int, den_x: int, num_y: int, den_y: int
-) -> Region:
+    box: Box, origin_x: int, origin_y: int, num_x: int, den_x: int, num_y: int, den_y: int
+) -> Box:
     """``box`` relative to an origin, scaled by ``num/den`` per axis, corners rounded."""
     x0 = _round_div((box.x - origin_x) * num_x, den_x)
     y0 = _round_div((box.y - origin_y) * num_y, den_y)
     x1 = _round_div((box.x + box.w - origin_x) * num_x, den_x)
     y1 = _round_div((box.y + box.h - origin_y) * num_y, den_y)
-    return Region(x=x0, y=y0, w=max(1, x1 - x0), h=max(1, y1 - y0))
+    return Box(x=x0, y=y0, w=max(1, x1 - x0), h=max(1, y1 - y0))
 
 
 def _fit_limits(width: int, height: int, info: ImageServiceInfo) -> tuple[int, int]:
@@ -231,7 +230,7 @@ def _within_limits(width: int, height: int, info: ImageServiceInfo) -> bool:
 
 
 def _size_candidates(
-    info: ImageServiceInfo, square: Region, side: int, target: int
+    info: ImageServiceInfo, square: Box, side: int, target: int
 ) -> Iterable[_Candidate]:
     """The whole image at each listed size, and at full size where the limits allow."""
     sizes = {(width, height): f"{width},{height}" for width, height in info.sizes}
@@ -257,7 +256,7 @@ def _size_candidates(
 
 
 def _tile_candidates(
-    info: ImageServiceInfo, square: Region, inside: Region, side: int, target: int
+    info: ImageServiceInfo, square: Box, inside: Box, side: int, target: int
 ) -> Iterable[_Candidate]:
     for tile in info.tiles:
         for factor in tile.scale_factors:
@@ -267,7 +266,7 @@ def _tile_candidates(
 
 
 def _tile_plan(
-    info: ImageServiceInfo, tile: Tile, factor: int, square: Region, inside: Region, target: int
+    info: ImageServiceInfo, tile: Tile, factor: int, square: Box, inside: Box, target: int
 ) -> CropPlan:
     """The grid tiles at ``factor`` covering ``inside``, pasted into one mosaic."""
     span_x, span_y = tile.width * factor, tile.height * factor

@@ -14,7 +14,8 @@ import re
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
-from kaokore.ingest.records import ImageRequest, Region
+from kaokore.box import Box
+from kaokore.ingest.records import ImageRequest
 
 __all__ = ["face_key", "normalise_manifest_url", "service_key", "split_image_url"]
 
@@ -62,7 +63,7 @@ def service_key(service_url: str) -> str:
     return "/" + "/".join(kept)
 
 
-def face_key(service_url: str, square: Region) -> str:
+def face_key(service_url: str, square: Box) -> str:
     """The identity of a face: its image service key and its square in image pixels."""
     return f"{service_key(service_url)}#{square.x},{square.y},{square.w},{square.h}"
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from kaokore.box import Box
 from kaokore.errors import DocumentError
 from kaokore.ingest.curation import MANIFEST_TYPES
 from kaokore.ingest.jsonld import (
@@ -36,14 +37,7 @@ from kaokore.ingest.jsonld import (
     require_object,
     text_and_lang,
 )
-from kaokore.ingest.records import (
-    ApiVersion,
-    Manifest,
-    ManifestCanvas,
-    MetadataPair,
-    Region,
-    ServiceRef,
-)
+from kaokore.ingest.records import ApiVersion, Manifest, ManifestCanvas, MetadataPair, ServiceRef
 
 __all__ = ["find_canvas", "parse_manifest", "parse_service_ref"]
 
@@ -199,7 +193,7 @@ def _painting_body(
     return None, field
 
 
-def _selector_region(body: Mapping[str, Any], url: str, field: str) -> Region | None:
+def _selector_region(body: Mapping[str, Any], url: str, field: str) -> Box | None:
     """The image region an ``ImageApiSelector`` paints (``x,y,w,h``); None otherwise."""
     selectors = body.get("selector")
     for selector in selectors if isinstance(selectors, list) else [selectors]:
@@ -214,7 +208,7 @@ def _selector_region(body: Mapping[str, Any], url: str, field: str) -> Region | 
                         url=url,
                         field=join(field, "selector", "region"),
                     ) from None
-                return Region(x=x, y=y, w=w, h=h)
+                return Box(x=x, y=y, w=w, h=h)
     return None
 
 
@@ -227,7 +221,7 @@ def _canvas(
     id_key: str,
     body: Mapping[str, Any] | None,
     body_field: str,
-    region: Region | None,
+    region: Box | None,
 ) -> ManifestCanvas:
     uri = as_str(canvas.get(id_key, canvas.get("id", canvas.get("@id"))), url, join(field, id_key))
     label, _lang = text_and_lang(canvas.get("label"), url, join(field, "label"))

@@ -73,6 +73,7 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kaokore.box import Box
 from kaokore.db.bulk import sync_labels
 from kaokore.db.current import OFFICIAL_DATASET
 from kaokore.db.models import (
@@ -89,7 +90,6 @@ from kaokore.db.models import (
 from kaokore.db.records import Assertion
 from kaokore.db.session import Database
 from kaokore.db.writer import new_dataset_version
-from kaokore.ingest.records import Region
 
 __all__ = [
     "LABELS_HEADER",
@@ -113,6 +113,7 @@ __all__ = [
 ]
 
 from kaokore.db.release_layout import OfficialLayoutOptions, TagRules, UrlRules, split_origin
+from kaokore.ingest.defects import record_file_findings
 from kaokore.ingest.official_defects import find_defects
 from kaokore.ingest.official_files import (
     LABELS_HEADER,
@@ -174,10 +175,20 @@ def import_official(
     version: str | None = None,
     now: dt.datetime | None = None,
 ) -> OfficialImportReport:
-    """Read ``folder`` and import it in one transaction (see :func:`import_official_version`)."""
+    """Read ``folder`` and import it in one transaction (see :func:`import_official_version`).
+
+    The known defects of its files (:func:`find_defects`) are recorded in the same
+    transaction, so ``kaokore db status --defects`` lists them however the import was run.
+    """
     official = read_official(folder, version=version)
     with database.session() as session:
-        return import_official_version(session, official, now=now)
+        report = import_official_version(session, official, now=now)
+        record_file_findings(
+            session,
+            ((f.path, f.line, f.code, f.reason) for f in report.warnings),
+            [str(report.folder / name) for name in OFFICIAL_FILES],
+        )
+        return report
 
 
 def import_official_version(
@@ -241,7 +252,7 @@ def import_official_version(
 class _FacePlan:
     key: str
     service_key: str
-    region: Region
+    region: Box
     work_key: str | None
     assertions: tuple[Assertion, ...] | None
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from kaokore.box import Box
 from kaokore.errors import ImportFileError, UsageError
 from kaokore.ingest.identity import face_key, service_key, split_image_url
-from kaokore.ingest.records import ImageRequest, Region
+from kaokore.ingest.records import ImageRequest
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
 
 __all__ = [
@@ -93,7 +94,7 @@ class UrlLine:
     number: int
     text: str
     request: ImageRequest | None = None
-    region: Region | None = None
+    region: Box | None = None
     service_key: str | None = None
     face_key: str | None = None
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from kaokore.box import Box
+from kaokore.db.records import Assertion
+
 __all__ = [
     "Activity",
     "ActivityType",
@@ -27,11 +30,9 @@ __all__ = [
     "FeedPage",
     "ImageRequest",
     "ImageServiceInfo",
-    "LabelValue",
     "Manifest",
     "ManifestCanvas",
     "MetadataPair",
-    "Region",
     "Selection",
     "ServiceRef",
     "Tile",
@@ -46,21 +47,6 @@ ApiVersion = Literal["2", "3"]
 DocumentKind = Literal["curation", "feed", "manifest", "unknown"]
 #: What became of the face a defect touches: kept (with a repair) or left out.
 DefectOutcome = Literal["kept", "left_out"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Region:
-    """A pixel rectangle: ``x,y`` top-left, ``w,h`` size (x and y may be negative)."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def iiif(self) -> str:
-        """The rectangle as an Image API region parameter (``x,y,w,h``)."""
-        return f"{self.x},{self.y},{self.w},{self.h}"
 
 
 # --- change feeds -------------------------------------------------------------------------
@@ -130,21 +116,6 @@ class Defect:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LabelValue:
-    """One expert label/value pair of a face, as the curation has it and normalised.
-
-    ``position`` counts earlier pairs with the same label on the same face (タグ and 制作年
-    repeat), so ``(label, position)`` identifies a pair.
-    """
-
-    label: str
-    raw_value: str
-    value: str
-    agent: Agent
-    position: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CurationFace:
     """A member of a selection that marks a region of a canvas: one face.
 
@@ -153,9 +124,9 @@ class CurationFace:
 
     member_uri: str
     canvas_uri: str
-    region: Region
+    region: Box
     label: str | None
-    pairs: tuple[LabelValue, ...]
+    pairs: tuple[Assertion, ...]
     pointer: str = ""
 
 
@@ -236,7 +207,7 @@ class ManifestCanvas:
     service: ServiceRef | None
     image_width: int | None
     image_height: int | None
-    image_region: Region | None = None
+    image_region: Box | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -294,13 +265,13 @@ class ImageRequest:
     format: str
 
     @property
-    def region_box(self) -> Region | None:
+    def region_box(self) -> Box | None:
         """The region as a rectangle when it is ``x,y,w,h`` in pixels, else None."""
         parts = self.region.split(",")
         if len(parts) != 4 or self.region.startswith("pct:"):
             return None
         x, y, w, h = (int(part) for part in parts)
-        return Region(x=x, y=y, w=w, h=h)
+        return Box(x=x, y=y, w=w, h=h)
 
 
 # --- crop plans ---------------------------------------------------------------------------
@@ -334,5 +305,5 @@ class CropPlan:
 
     requests: tuple[TileRequest, ...]
     mosaic_size: tuple[int, int]
-    local_crop: Region | None
+    local_crop: Box | None
     output_size: int

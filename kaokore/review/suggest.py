@@ -33,8 +33,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from torch import nn
 
+from kaokore.box import Box
 from kaokore.compiler.images import IMAGE_SIZE, RESAMPLE, crop_box
-from kaokore.compiler.records import Box
 from kaokore.compiler.select import parse_key_square
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database

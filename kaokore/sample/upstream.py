@@ -40,8 +40,8 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw
 
+from kaokore.box import Box
 from kaokore.ingest.official import OfficialVersion, TagLine, read_official, record_of
-from kaokore.ingest.records import Region
 from kaokore.vocab import class_index
 
 __all__ = [
@@ -72,7 +72,7 @@ class _Face:
     key: str
     holder: Holder
     page: str  # the official service URL
-    region: Region
+    region: Box
     tag: TagLine | None
     image: Path | None  # the real official image, when there is one
     duplicates: list[str] = field(default_factory=list)
@@ -298,10 +298,10 @@ def build_upstream_from(
     )
 
 
-def _clip(region: Region, width: int, height: int) -> Region:
+def _clip(region: Box, width: int, height: int) -> Box:
     x0, y0 = max(region.x, 0), max(region.y, 0)
     x1, y1 = min(region.x + region.w, width), min(region.y + region.h, height)
-    return Region(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
+    return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
 
 
 def _draw(out: Path, face: _Face) -> str:

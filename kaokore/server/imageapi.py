@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from kaokore.box import Box
+
 __all__ = [
-    "Box",
     "ImageApiError",
     "ImageRequest",
     "RenderPlan",
@@ -78,16 +79,6 @@ class ImageApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle in image pixels."""
-
-    x: int
-    y: int
-    w: int
-    h: int
 
 
 @dataclass(frozen=True)
@@ -195,10 +186,10 @@ _SIZE_PCT_RE: Final = re.compile(rf"^pct:{_NUM}$")
 def _region(spec: str, width: int, height: int) -> tuple[Box, str | None]:
     """The clipped region and the feature it needs (None: always allowed)."""
     if spec == "full":
-        return Box(0, 0, width, height), None
+        return Box(x=0, y=0, w=width, h=height), None
     if spec == "square":
         side = min(width, height)
-        return Box((width - side) // 2, (height - side) // 2, side, side), "regionSquare"
+        return Box(x=(width - side) // 2, y=(height - side) // 2, w=side, h=side), "regionSquare"
     if m := _PX_RE.match(spec):
         x, y, w, h = (int(v) for v in m.groups())
         feature = "regionByPx"
@@ -214,7 +205,7 @@ def _region(spec: str, width: int, height: int) -> tuple[Box, str | None]:
     if x >= width or y >= height:
         raise ImageApiError(400, f"region {spec!r} lies wholly outside the {width}x{height} image")
     # Servers clip a region that is partly outside the image (the spec says so).
-    return Box(x, y, min(w, width - x), min(h, height - y)), feature
+    return Box(x=x, y=y, w=min(w, width - x), h=min(h, height - y)), feature
 
 
 def _within_limits(

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from kaokore.box import Box
 from kaokore.compiler import files
 from kaokore.compiler.images import crop_box
-from kaokore.compiler.records import AnnotationValue, Box, ReleaseEntry, SampleRow
+from kaokore.compiler.records import AnnotationValue, ReleaseEntry, SampleRow
 from kaokore.compiler.splits import by_work_group, set_of, unit_interval
 from tests.conftest import shared_path
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from kaokore.cli import app
 from kaokore.compiler.files import tag_line
-from kaokore.compiler.select import read_selection
+from kaokore.compiler.select import read_build_input
 from kaokore.config import Settings
 from kaokore.db import Database, open_database
 from kaokore.ingest.official import import_official
@@ -86,7 +86,7 @@ def test_every_reader_agrees_on_every_label(imported: Imported) -> None:
 
     # 2. what a release writes: labels.csv classes and original_tags.txt lines
     with database.session() as session:
-        samples = {s.face_id: s for s in read_selection(session, version="9.9").rows}
+        samples = {s.face_id: s for s in read_build_input(session, version="9.9").rows}
     assert set(samples) == set(by_id)
     for face_id, sample in samples.items():
         row = by_id[face_id]

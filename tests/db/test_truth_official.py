@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kaokore.compiler.select import read_selection
+from kaokore.compiler.select import read_build_input
 from kaokore.config import Settings
 from kaokore.db import Database, open_database
 from kaokore.db.models import Document, Face
@@ -53,7 +53,7 @@ def orientation_everywhere(db: Database) -> dict[str, dict[int, str | None]]:
     view = sql(db, "SELECT face_id, orientation FROM faces_current")
     by_view = {int(row[0]): row[1] for row in view.rows}
     with db.session() as session:
-        rows = read_selection(session, version="9.9").rows
+        rows = read_build_input(session, version="9.9").rows
     by_compiler = {
         row.face_id: next((a.value for a in row.annotations if a.label == "向き"), None)
         for row in rows
@@ -131,7 +131,7 @@ def test_two_curations_disagree_the_newest_wins_in_every_reader(database: Databa
     assert (row.status, row.gender) == ("貴族", "男")
     assert sql(database, "SELECT status FROM faces_current").rows == (("貴族",),)
     with database.session() as session:
-        (sample,) = read_selection(session, version="9.9").rows
+        (sample,) = read_build_input(session, version="9.9").rows
     assert sample.status == 0  # noble, in labels.csv too
     assert [a.value for a in sample.annotations if a.label == "身分"] == ["貴族"]
     assert {(h.value, h.state) for h in history(database, face_id) if h.label == "身分"} == {

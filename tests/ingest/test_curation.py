@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from kaokore.box import Box
+from kaokore.db.records import Assertion
 from kaokore.errors import DocumentError
 from kaokore.ingest.curation import document_kind, looks_like_curation, parse_curation
-from kaokore.ingest.records import LabelValue, Region
 
 DATA = Path(__file__).parent / "data"
 QUIRKS_URL = "https://mp.ex.nii.ac.jp/api/face/curation/json/00000000-quirks"
@@ -48,7 +49,7 @@ def test_string_canvases_and_within_object(fixtures_dir: Path) -> None:
     assert medieval.manifest_label == "MS. Bodl. 264"
     first = american.faces[0]
     assert first.canvas_uri == "https://digital.library.villanova.edu/Item/vudl:92879/Canvas/p32"
-    assert first.region == Region(x=504, y=696, w=3016, h=4464)
+    assert first.region == Box(x=504, y=696, w=3016, h=4464)
     assert first.member_uri == first.canvas_uri + "#xywh=504,696,3016,4464"
     assert (first.label, first.pairs) == (None, ())
     assert medieval.faces[2].canvas_uri == (
@@ -84,7 +85,7 @@ def test_the_japanese_sample_curation(fixtures_dir: Path) -> None:
         "taking a bath",
         "piggyback riding",
     ]
-    assert selection.faces[3].region == Region(x=830, y=1636, w=1000, h=1304)
+    assert selection.faces[3].region == Box(x=830, y=1636, w=1000, h=1304)
     assert selection.faces[3].canvas_uri.endswith("/200004002/canvas/001_00191")
 
 
@@ -104,7 +105,7 @@ def test_members_with_numbers_annotations_and_points(fixtures_dir: Path) -> None
     assert len(selection.faces) == 3
     text = selection.faces[0].pairs
     assert text == (
-        LabelValue(
+        Assertion(
             label="Text",
             raw_value="いつれの御時ににか女御更衣あまたさふひ給る",
             value="いつれの御時ににか女御更衣あまたさふひ給る",
@@ -114,7 +115,7 @@ def test_members_with_numbers_annotations_and_points(fixtures_dir: Path) -> None
     )
     last = selection.faces[2]
     assert last.label == "[568]"
-    assert last.region == Region(x=1181, y=1101, w=1, h=1)  # a 1x1 point
+    assert last.region == Box(x=1181, y=1101, w=1, h=1)  # a 1x1 point
     by_label = {pair.label: pair for pair in last.pairs}
     assert by_label["p"].raw_value == "28"  # "value": 28
     annotation = by_label["Annotation"]
@@ -140,7 +141,7 @@ def test_quirks_label_prefers_japanese(quirks: dict[str, Any]) -> None:
 def test_quirks_face_metadata(quirks: dict[str, Any]) -> None:
     face = parse_curation(quirks, QUIRKS_URL).selections[0].faces[0]
     assert face.label == "顔 1"
-    assert face.region == Region(x=219, y=10, w=80, h=120)  # "pixel:" prefix
+    assert face.region == Box(x=219, y=10, w=80, h=120)  # "pixel:" prefix
     assert face.canvas_uri == KEIO + "page1"
     values = [(pair.label, pair.value, pair.position) for pair in face.pairs]
     assert values == [
@@ -166,7 +167,7 @@ def test_quirks_face_metadata(quirks: dict[str, Any]) -> None:
 def test_quirks_stray_spaces_and_empty_values(quirks: dict[str, Any]) -> None:
     point = parse_curation(quirks, QUIRKS_URL).selections[0].faces[1]
     assert point.canvas_uri == KEIO + "page10"  # not confused with page1
-    assert point.region == Region(x=5, y=6, w=1, h=1)
+    assert point.region == Box(x=5, y=6, w=1, h=1)
     record, tag = point.pairs
     assert (record.raw_value, record.value) == (" RB00022867", "RB00022867")
     assert (tag.label, tag.raw_value, tag.value) == ("タグ", "", "")
@@ -307,7 +308,7 @@ def test_an_empty_value_under_a_real_label_is_kept_as_upstream_wrote_it(
 def test_negative_region_coordinates_are_read(quirks: dict[str, Any]) -> None:
     doc = broken(quirks, [*MEMBER, "@id"], KEIO + "page1#xywh=-19,1240,195,195")
     face = parse_curation(doc, QUIRKS_URL).selections[0].faces[0]
-    assert face.region == Region(x=-19, y=1240, w=195, h=195)
+    assert face.region == Box(x=-19, y=1240, w=195, h=195)
 
 
 # --- telling documents apart --------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kaokore.box import Box
 from kaokore.ingest.geometry import (
     centred_square,
     clamp_square,
@@ -25,7 +26,7 @@ from kaokore.ingest.geometry import (
 from kaokore.ingest.identity import split_image_url
 from kaokore.ingest.imageservice import parse_info
 from kaokore.ingest.manifest import parse_manifest
-from kaokore.ingest.records import CropPlan, ImageServiceInfo, Region, Tile
+from kaokore.ingest.records import CropPlan, ImageServiceInfo, Tile
 
 BASE = "https://rmda.kulib.kyoto-u.ac.jp/iiif/3/RB00013604%2FRB00013604_00003_0.ptif"
 
@@ -57,15 +58,15 @@ def info(
     )
 
 
-def square(x: int, y: int, side: int) -> Region:
-    return Region(x=x, y=y, w=side, h=side)
+def square(x: int, y: int, side: int) -> Box:
+    return Box(x=x, y=y, w=side, h=side)
 
 
 # --- coordinates --------------------------------------------------------------------------
 
 
 def test_scale_to_image_is_the_identity_when_sizes_agree() -> None:
-    region = Region(x=607, y=2554, w=654, h=646)
+    region = Box(x=607, y=2554, w=654, h=646)
     assert scale_to_image(region, 4000, 3000, 4000, 3000) == region
 
 
@@ -73,33 +74,33 @@ def test_scale_to_image_when_the_image_is_twice_the_canvas(fixtures_dir: Path) -
     path = fixtures_dir / "iiif-presentation-validator" / "full_example.json"
     canvas = parse_manifest(json.loads(path.read_text(encoding="utf-8")), "u").canvases[0]
     assert (canvas.image_width, canvas.image_height) == (1500, 2000)
-    region = Region(x=100, y=250, w=75, h=33)
+    region = Box(x=100, y=250, w=75, h=33)
     scaled = scale_to_image(region, canvas.width, canvas.height, 1500, 2000)
-    assert scaled == Region(x=200, y=500, w=150, h=66)
+    assert scaled == Box(x=200, y=500, w=150, h=66)
 
 
 def test_scale_to_image_when_the_canvas_is_twice_the_image() -> None:
-    region = Region(x=101, y=51, w=75, h=33)
+    region = Box(x=101, y=51, w=75, h=33)
     # corners 101/2=50.5 -> 51 and 176/2=88 -> 88: half rounds up, width follows the corners
-    assert scale_to_image(region, 2000, 1000, 1000, 500) == Region(x=51, y=26, w=37, h=16)
-    assert scale_to_image(Region(x=10, y=10, w=1, h=1), 2000, 1000, 1000, 500).w == 1
+    assert scale_to_image(region, 2000, 1000, 1000, 500) == Box(x=51, y=26, w=37, h=16)
+    assert scale_to_image(Box(x=10, y=10, w=1, h=1), 2000, 1000, 1000, 500).w == 1
 
 
 def test_scale_to_image_rejects_empty_sizes() -> None:
     with pytest.raises(ValueError, match="canvas_w"):
-        scale_to_image(Region(x=0, y=0, w=1, h=1), 0, 10, 10, 10)
+        scale_to_image(Box(x=0, y=0, w=1, h=1), 0, 10, 10, 10)
 
 
 @pytest.mark.parametrize(
     ("region", "expected"),
     [
-        (Region(x=100, y=50, w=40, h=60), Region(x=90, y=50, w=60, h=60)),
-        (Region(x=100, y=50, w=61, h=40), Region(x=100, y=40, w=61, h=61)),  # odd difference
-        (Region(x=5, y=0, w=10, h=30), Region(x=-5, y=0, w=30, h=30)),  # not clamped
-        (Region(x=1181, y=1101, w=1, h=1), Region(x=1181, y=1101, w=1, h=1)),
+        (Box(x=100, y=50, w=40, h=60), Box(x=90, y=50, w=60, h=60)),
+        (Box(x=100, y=50, w=61, h=40), Box(x=100, y=40, w=61, h=61)),  # odd difference
+        (Box(x=5, y=0, w=10, h=30), Box(x=-5, y=0, w=30, h=30)),  # not clamped
+        (Box(x=1181, y=1101, w=1, h=1), Box(x=1181, y=1101, w=1, h=1)),
     ],
 )
-def test_centred_square(region: Region, expected: Region) -> None:
+def test_centred_square(region: Box, expected: Box) -> None:
     assert centred_square(region) == expected
 
 
@@ -113,7 +114,7 @@ def test_centred_square(region: Region, expected: Region) -> None:
         (square(200, -50, 900), (1000, 700), square(300, 0, 700)),  # shrinks about its centre
     ],
 )
-def test_clamp_square(given: Region, image: tuple[int, int], expected: Region) -> None:
+def test_clamp_square(given: Box, image: tuple[int, int], expected: Box) -> None:
     assert clamp_square(given, *image) == expected
 
 
@@ -163,7 +164,7 @@ def test_level_0_takes_the_cheapest_listed_size_that_is_sharp_enough() -> None:
     plan = plan_crop(service, square(1000, 1000, 1200))
     (request,) = plan.requests
     assert request.url == f"{BASE}/full/3000,2000/0/default.jpg"  # 600 px across the face
-    assert plan.local_crop == Region(x=500, y=500, w=600, h=600)
+    assert plan.local_crop == Box(x=500, y=500, w=600, h=600)
     tiny = plan_crop(service, square(0, 0, 6000 // 4), target=64)
     assert tiny.requests[0].url == f"{BASE}/full/600,400/0/default.jpg"
 
@@ -199,7 +200,7 @@ def test_level_0_tiles_in_the_canonical_form_of_each_version() -> None:
             (512, 512),
         ]
         assert plan.mosaic_size == (1024, 1000)
-        assert plan.local_crop == Region(x=250, y=250, w=300, h=300)
+        assert plan.local_crop == Box(x=250, y=250, w=300, h=300)
 
 
 def test_level_0_edge_tiles_are_cut_at_the_image_border() -> None:
@@ -223,7 +224,7 @@ def test_no_request_asks_for_more_pixels_than_its_region() -> None:
         for face in squares:
             for request in plan_crop(service, face).requests:
                 parts = split_image_url(request.url)
-                box = parts.region_box or Region(x=0, y=0, w=service.width, h=service.height)
+                box = parts.region_box or Box(x=0, y=0, w=service.width, h=service.height)
                 assert request.width <= box.w and request.height <= box.h, request.url
                 assert parts.size != "full" or service.api_version == "2", request.url
                 assert parts.size != "max" or service.api_version == "3", request.url
@@ -231,9 +232,9 @@ def test_no_request_asks_for_more_pixels_than_its_region() -> None:
 
 @pytest.mark.parametrize(
     ("face", "message"),
-    [(square(1000, 0, 50), "outside"), (Region(x=0, y=0, w=0, h=20), "width")],
+    [(square(1000, 0, 50), "outside"), (Box(x=0, y=0, w=0, h=20), "width")],
 )
-def test_plan_crop_rejects_what_it_cannot_crop(face: Region, message: str) -> None:
+def test_plan_crop_rejects_what_it_cannot_crop(face: Box, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plan_crop(info(), face)
 
@@ -253,7 +254,7 @@ def serve(image: Image.Image, service: ImageServiceInfo, url: str) -> Image.Imag
     """A minimal Image API server: region x,y,w,h or full; size max, full, w, or w,h."""
     request = split_image_url(url)
     assert request.service_url == BASE
-    box = request.region_box or Region(x=0, y=0, w=service.width, h=service.height)
+    box = request.region_box or Box(x=0, y=0, w=service.width, h=service.height)
     x1, y1 = min(box.x + box.w, image.width), min(box.y + box.h, image.height)
     cut = image.crop((box.x, box.y, x1, y1))
     if request.size in ("max", "full"):
@@ -264,7 +265,7 @@ def serve(image: Image.Image, service: ImageServiceInfo, url: str) -> Image.Imag
     return cut.resize((width, height), Image.Resampling.LANCZOS)
 
 
-def direct(image: Image.Image, face: Region, size: int) -> Image.Image:
+def direct(image: Image.Image, face: Box, size: int) -> Image.Image:
     box = (face.x, face.y, face.x + face.w, face.y + face.h)
     return image.crop(box).resize((size, size), Image.Resampling.LANCZOS)
 
@@ -293,7 +294,7 @@ SERVICES = {
 
 @pytest.mark.parametrize("name", list(SERVICES))
 @pytest.mark.parametrize("face", [square(300, 200, 400), square(130, 250, 140)])
-def test_the_stitched_crop_matches_the_image(name: str, face: Region) -> None:
+def test_the_stitched_crop_matches_the_image(name: str, face: Box) -> None:
     image, service = gradient(), SERVICES[name]
     plan = plan_crop(service, face, target=128)
     crop = run(image, service, plan)
@@ -303,7 +304,7 @@ def test_the_stitched_crop_matches_the_image(name: str, face: Region) -> None:
 
 @pytest.mark.parametrize("name", list(SERVICES))
 @pytest.mark.parametrize("face", [square(-100, 100, 200), square(900, 600, 200)])
-def test_a_square_partly_outside_is_cut_at_the_edge_then_squared(name: str, face: Region) -> None:
+def test_a_square_partly_outside_is_cut_at_the_edge_then_squared(name: str, face: Box) -> None:
     """What an Image API server gives for ``{square}/256,256/``: the part inside, stretched."""
     image, service = gradient(), SERVICES[name]
     crop = run(image, service, plan_crop(service, face, target=100))

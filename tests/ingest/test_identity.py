@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from kaokore.box import Box
 from kaokore.ingest.identity import (
     face_key,
     normalise_manifest_url,
     service_key,
     split_image_url,
 )
-from kaokore.ingest.records import ImageRequest, Region
+from kaokore.ingest.records import ImageRequest
 
 RMDA_OLD = "https://rmda.kulib.kyoto-u.ac.jp/iiif/RB00013604/RB00013604_00003_0.ptif"
 RMDA_NEW = "https://rmda.kulib.kyoto-u.ac.jp/iiif/3/RB00013604%2FRB00013604_00003_0.ptif"
@@ -58,7 +59,7 @@ def test_service_key_needs_an_http_url_with_a_path(url: str) -> None:
 
 
 def test_face_key_joins_service_key_and_square() -> None:
-    square = Region(x=-30, y=2032, w=192, h=192)
+    square = Box(x=-30, y=2032, w=192, h=192)
     assert face_key(RMDA_NEW, square) == (
         "/iiif/RB00013604/RB00013604_00003_0.ptif#-30,2032,192,192"
     )
@@ -78,7 +79,7 @@ def test_split_an_official_url() -> None:
         quality="default",
         format="jpg",
     )
-    assert request.region_box == Region(x=1842, y=876, w=107, h=107)
+    assert request.region_box == Box(x=1842, y=876, w=107, h=107)
 
 
 @pytest.mark.parametrize(

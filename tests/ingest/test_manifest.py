@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from kaokore.box import Box
 from kaokore.errors import DocumentError
 from kaokore.ingest.manifest import find_canvas, parse_manifest
-from kaokore.ingest.records import Manifest, MetadataPair, Region, ServiceRef
+from kaokore.ingest.records import Manifest, MetadataPair, ServiceRef
 
 COOKBOOK = "https://iiif.io/api/cookbook/recipe/"
 IMAGE3 = "https://iiif.io/api/image/3.0/example/reference/"
@@ -150,7 +151,7 @@ def test_v3_specific_resource_paints_an_image_region(fixtures_dir: Path) -> None
     (canvas,) = manifest.canvases
     assert (canvas.width, canvas.height) == (1768, 2080)
     assert (canvas.image_width, canvas.image_height) == (3536, 4999)
-    assert canvas.image_region == Region(x=1768, y=2423, w=1768, h=2080)
+    assert canvas.image_region == Box(x=1768, y=2423, w=1768, h=2080)
     assert canvas.service is not None
     assert canvas.service.base_url == IMAGE3 + "4ce82cef49fb16798f4c2440307c3d6f-newspaper-p2"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kaokore.box import Box
 from kaokore.server.imageapi import (
-    Box,
     ImageApiError,
     ServiceConfig,
     TileSpec,
@@ -38,11 +38,11 @@ def refused(region: str, size: str, **kwargs: object) -> ImageApiError:
 @pytest.mark.parametrize(
     ("region", "box"),
     [
-        ("full", Box(0, 0, W, H)),
-        ("square", Box(200, 0, 600, 600)),
-        ("10,20,30,40", Box(10, 20, 30, 40)),
-        ("pct:10,10,50,50", Box(100, 60, 500, 300)),
-        ("900,500,300,300", Box(900, 500, 100, 100)),  # clipped, as servers do
+        ("full", Box(x=0, y=0, w=W, h=H)),
+        ("square", Box(x=200, y=0, w=600, h=600)),
+        ("10,20,30,40", Box(x=10, y=20, w=30, h=40)),
+        ("pct:10,10,50,50", Box(x=100, y=60, w=500, h=300)),
+        ("900,500,300,300", Box(x=900, y=500, w=100, h=100)),  # clipped, as servers do
     ],
 )
 def test_regions(region: str, box: Box) -> None:
