@@ -24,7 +24,7 @@ from rich.console import Console
 from kaokore.config import DB_ENV, HOME_ENV, Settings
 from kaokore.db import Database, open_database, open_readonly
 from kaokore.errors import ArgumentError, KaokoreError, UsageError
-from kaokore.query.filters import FaceFilter, filter_fields
+from kaokore.face_filter import FaceFilter, filter_fields
 
 __all__ = [
     "FILTERS_PANEL",

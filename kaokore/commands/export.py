@@ -18,7 +18,7 @@ import typer
 
 from kaokore.commands.common import ReleaseOption, console, face_filter_options, open_db
 from kaokore.commands.query import LimitOption, OutOption, emit, note
-from kaokore.query.filters import FaceFilter
+from kaokore.face_filter import FaceFilter
 
 if TYPE_CHECKING:
     from kaokore.export import ExportSummary

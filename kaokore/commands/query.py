@@ -18,7 +18,7 @@ from rich.table import Table
 
 from kaokore.commands.common import console, face_filter_options, open_db
 from kaokore.errors import UsageError
-from kaokore.query.filters import FaceFilter
+from kaokore.face_filter import FaceFilter
 
 __all__ = [
     "LimitOption",

@@ -14,7 +14,7 @@ import typer
 from kaokore.commands.common import MaxRowsOption, TimeoutOption, face_filter_options, open_db
 from kaokore.commands.query import LimitOption, OutOption, check_format, emit, note, print_table
 from kaokore.errors import UsageError
-from kaokore.query.filters import FaceFilter
+from kaokore.face_filter import FaceFilter
 
 __all__ = ["similar", "sparql", "sql"]
 

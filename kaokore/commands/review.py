@@ -13,7 +13,7 @@ import typer
 
 from kaokore.commands.common import console, face_filter_options, open_db, require_train_extra
 from kaokore.commands.query import LimitOption, print_table
-from kaokore.query.filters import FaceFilter
+from kaokore.face_filter import FaceFilter
 
 __all__ = ["require_review_extra", "suggest", "users_app"]
 
