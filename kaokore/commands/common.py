@@ -14,7 +14,7 @@ import functools
 import importlib.util
 import inspect
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -36,7 +36,6 @@ __all__ = [
     "TimeoutOption",
     "AppState",
     "DbOption",
-    "FormatOption",
     "HomeOption",
     "console",
     "err_console",
@@ -96,10 +95,6 @@ ReleaseOption = Annotated[
         show_default=False,
     ),
 ]
-FormatOption = Annotated[
-    str,
-    typer.Option("--format", "-f", help="Output format: table, csv or json."),
-]
 
 
 @dataclass
@@ -107,8 +102,6 @@ class AppState:
     """What the root callback learned from the global options."""
 
     settings: Settings
-    debug: bool = False
-    databases: list[Database] = field(default_factory=list)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
