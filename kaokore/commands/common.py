@@ -154,7 +154,7 @@ def require_train_extra(
 FILTERS_PANEL = "Filters"
 
 #: Library arguments whose CLI spelling is not ``--`` plus the name in kebab case.
-_SPELLED: dict[str, str] = {"shape": "--as", "face": "FACE"}
+_SPELLED: dict[str, str] = {"shape": "--as", "face": "FACE", "run_dir": "--model"}
 
 
 def flag_of(argument: str) -> str:

@@ -33,7 +33,7 @@ from sqlalchemy import delete, select
 
 from kaokore.db.models import utcnow
 from kaokore.db.models_research import FaceEmbedding
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.contact import open_crop
 from kaokore.query.faces import load_rows, select_faces
@@ -101,9 +101,11 @@ def _torch_extractor(model: str, checkpoint: Path | None) -> Extractor:
 
         from kaokore.learn.fid import load_extractor
     except ImportError as exc:
-        raise UsageError(
-            f"--model {model} needs torch and torchvision: pip install 'kaokore[train]' "
-            f"(or use --model {DEFAULT_MODEL}, which needs neither)"
+        raise ArgumentError(
+            "model",
+            model,
+            "needs torch and torchvision: pip install 'kaokore[train]' "
+            f"(or use {DEFAULT_MODEL}, which needs neither)",
         ) from exc
     if checkpoint is not None:
         network = load_extractor(checkpoint)
@@ -132,9 +134,11 @@ def _extractor(model: str, checkpoint: Path | None) -> Extractor:
         return _torch_extractor(model, checkpoint)
     if model == DEFAULT_MODEL:
         return _hist_hog_extractor
-    raise UsageError(
-        f"Unknown model {model!r}: use {DEFAULT_MODEL}, random-<torchvision arch> "
-        "(random-resnet18), or --checkpoint RUN_FOLDER for a trained classifier"
+    raise ArgumentError(
+        "model",
+        model,
+        f"unknown; use {DEFAULT_MODEL}, random-<torchvision arch> (random-resnet18), or a "
+        "checkpoint (a run folder of a trained classifier)",
     )
 
 
