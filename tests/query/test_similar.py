@@ -60,7 +60,7 @@ def test_filters_restrict_candidates(embedded: SmallDb) -> None:
 def test_faces_without_embeddings_are_explained(embedded: SmallDb) -> None:
     with pytest.raises(UsageError, match="no 'hist-hog' embedding.*--compute"):
         similar(embedded.database, embedded.ids["a3"])
-    with pytest.raises(UsageError, match="Unknown model"):
+    with pytest.raises(UsageError, match="^model 'imagenet': unknown; use hist-hog"):
         compute_embeddings(embedded.database, model="imagenet")
 
 
