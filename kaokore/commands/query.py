@@ -23,6 +23,7 @@ from kaokore.face_filter import FaceFilter
 __all__ = [
     "LimitOption",
     "OutOption",
+    "TableFormatOption",
     "app",
     "emit",
     "note",
@@ -38,6 +39,8 @@ LimitOption = Annotated[
     int | None,
     typer.Option("--limit", min=0, help="At most this many faces (0: all).", show_default=False),
 ]
+#: ``--format`` of the commands that print rows: a table, or CSV/JSON for other programs.
+TableFormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
 OutOption = Annotated[
     Path | None,
     typer.Option(
@@ -176,7 +179,7 @@ def stats_command(
         ),
     ],
     where: FaceFilter,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
 ) -> None:
     """Count the matching faces by one or more columns, with each count's share of them.
@@ -220,7 +223,7 @@ def history_command(
             help="A face id, a face key, a curation member id or a file name (00000572.jpg)."
         ),
     ],
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
 ) -> None:
     """Show every annotation a face ever had, who asserted it, when, and its state now.
@@ -280,7 +283,7 @@ def diff_command(
     limit: Annotated[
         int, typer.Option("--limit", help="Rows shown in a table (0: all; CSV/JSON: all).")
     ] = 50,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
 ) -> None:
     """What changed from A to B: faces added, removed, and relabelled (label, old, new, who, when).

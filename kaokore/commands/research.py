@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 
 from kaokore.commands.common import MaxRowsOption, TimeoutOption, face_filter_options, open_db
-from kaokore.commands.query import LimitOption, OutOption, check_format, emit, note, print_table
+from kaokore.commands.query import (
+    LimitOption,
+    OutOption,
+    TableFormatOption,
+    check_format,
+    emit,
+    note,
+    print_table,
+)
 from kaokore.errors import UsageError
 from kaokore.face_filter import FaceFilter
 
@@ -61,7 +69,7 @@ def sql(
             help="One SELECT statement, or @FILE to read it from a file.", show_default=False
         ),
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     limit: LimitOption = None,
     out: OutOption = None,
     views: Annotated[
@@ -121,7 +129,7 @@ def sparql(
             "--graph", help="Query this exported file (kaokore export rdf) instead of the database."
         ),
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
     timeout: TimeoutOption = 60.0,
     max_rows: MaxRowsOption = 10_000,
