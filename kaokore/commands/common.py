@@ -206,7 +206,7 @@ def face_filter_options(command: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(command)
     def with_filters(*args: Any, **kwargs: Any) -> T:
-        given = {name: value for name in names if (value := kwargs.pop(name)) is not None}
+        given = {name: value for name in names if (value := kwargs.pop(name, None)) is not None}
         return command(*args, where=FaceFilter(**given), **kwargs)
 
     with_filters.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
