@@ -15,8 +15,9 @@ from kaokore.errors import UsageError
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.defects import record_file_findings
 from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
-from kaokore.ingest.official_images import IMAGES_DIR, store_official_images
+from kaokore.ingest.official_images import store_official_images
 from kaokore.ingest.report import OUTCOMES, STAGES, HarvestReport, Stage
+from kaokore.release.layout import IMAGE_DIR, OFFICIAL_FILES
 
 __all__ = ["ingest", "print_report"]
 
@@ -186,7 +187,7 @@ def ingest(
         sink = RichProgress(bar)
         if official is not None:
             report = _import_official(database, official)
-            local = images_dir or official / IMAGES_DIR
+            local = images_dir or official / IMAGE_DIR
             if images_dir is not None or local.is_dir():
                 _store_official_images(database, official, local, report)
             if options.images:
@@ -214,7 +215,7 @@ def ingest(
 
 def _import_official(database: Database, folder: Path) -> HarvestReport:
     """Import an official folder; its defects become warnings, malformed lines failures."""
-    from kaokore.ingest.official import OFFICIAL_FILES, import_official
+    from kaokore.ingest.official import import_official
 
     if not folder.is_dir():
         raise UsageError(f"--official {folder}: no such folder")

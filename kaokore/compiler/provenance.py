@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 
 from kaokore.compiler.records import ReleaseEntry
 from kaokore.compiler.reviewed import LabelSource
-from kaokore.compiler.splits import SPLIT_NAMES
 from kaokore.compiler.terms import LICENSE_URL
+from kaokore.release.layout import SPLIT_FILES
 from kaokore.vocab import KEY_ENGLISH
 
 __all__ = ["COLUMNS", "faces_csv", "faces_parquet", "provenance_records"]
@@ -61,7 +61,7 @@ COLUMNS: Final[tuple[str, ...]] = (
     "gender",
     "status",
     *_SOURCE_COLUMNS,
-    *(f"set_{name.replace('-', '_')}" for name in SPLIT_NAMES),
+    *(f"set_{name.replace('-', '_')}" for name in SPLIT_FILES),
     "holder",
     "record_id",
     "work_key",
@@ -120,7 +120,7 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
             "status": row.status,
             **_sources("gender", row.gender_source),
             **_sources("status", row.status_source),
-            **{f"set_{n.replace('-', '_')}": entry.sets.get(n) for n in SPLIT_NAMES},
+            **{f"set_{n.replace('-', '_')}": entry.sets.get(n) for n in SPLIT_FILES},
             "holder": row.holder,
             "record_id": row.record_id,
             "work_key": row.work_key,

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Final
 
 from kaokore.errors import ReleaseError, UsageError
-from kaokore.learn.folder import IMAGE_DIR, LABELS_FILE
+from kaokore.release import ReleaseFolder, read_label_file
+from kaokore.release.layout import IMAGE_DIR, LABELS_FILE, SUMS_FILE
 
 __all__ = [
     "KEYS_FILE",
     "PACK_META",
-    "SUMS_FILE",
     "check_no_leak",
     "face_keys",
     "release_checksum",
@@ -38,7 +38,6 @@ __all__ = [
 KEYS_FILE: Final = "face_keys.csv"
 #: Written by the pack unpacker: the pack's JSON description.
 PACK_META: Final = "pack.json"
-SUMS_FILE: Final = "SHA256SUMS"
 
 
 def _recorded_keys(root: Path) -> dict[str, str]:
@@ -94,17 +93,16 @@ def release_checksum(root: Path) -> str:
             recorded = None
         if isinstance(recorded, str) and recorded:
             return recorded
-    sums = root / SUMS_FILE
-    if sums.is_file():
-        return hashlib.sha256(sums.read_bytes()).hexdigest()
+    checksum = ReleaseFolder(root).checksum()
+    if checksum is not None:
+        return checksum
     labels = root / LABELS_FILE
     try:
         body = labels.read_bytes()
     except OSError as exc:
         raise ReleaseError(f"{labels}: cannot read it ({exc})") from None
     digest = hashlib.sha256(body)
-    with labels.open(newline="", encoding="utf-8") as handle:
-        names = [row["image"] for row in csv.DictReader(handle) if row.get("image")]
+    names = [row.image for row in read_label_file(root, LABELS_FILE).check()]
     for name, key in face_keys(root, names).items():
         digest.update(f"\n{name}:{key}".encode())
     return digest.hexdigest()
