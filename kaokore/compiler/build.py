@@ -38,7 +38,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 
 from kaokore.compiler import files as official_files
-from kaokore.compiler.contact import contact_sheet
+from kaokore.compiler.contact import class_sheet
 from kaokore.compiler.datasheet import datasheet
 from kaokore.compiler.images import (
     JPEG_OPTIONS,
@@ -490,7 +490,7 @@ def _write_files(
             official_version=official_version if "official" in split_info else None,
         ),
     )
-    write(CONTACT_SHEET_FILE, contact_sheet(entries, root / IMAGE_DIR, seed=seed))
+    write(CONTACT_SHEET_FILE, class_sheet(entries, root / IMAGE_DIR, seed=seed))
     write(
         RELEASE_FILE,
         release_json(

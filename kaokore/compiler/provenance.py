@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from kaokore.box import box_columns, box_values
 from kaokore.compiler.records import ReleaseEntry
 from kaokore.compiler.reviewed import LabelSource
 from kaokore.compiler.terms import LICENSE_URL
@@ -34,14 +35,8 @@ _INT_COLUMNS: Final = (
     "gender",
     "status",
     "canvas_position",
-    "region_x",
-    "region_y",
-    "region_w",
-    "region_h",
-    "square_x",
-    "square_y",
-    "square_w",
-    "square_h",
+    *box_columns("region"),
+    *box_columns("square"),
     "iiif_level",
 )
 _META_COLUMNS: Final = tuple(f"meta_{english}" for english in KEY_ENGLISH.values())
@@ -73,14 +68,8 @@ COLUMNS: Final[tuple[str, ...]] = (
     "member_uri",
     "range_id",
     "range_label",
-    "region_x",
-    "region_y",
-    "region_w",
-    "region_h",
-    "square_x",
-    "square_y",
-    "square_w",
-    "square_h",
+    *box_columns("region"),
+    *box_columns("square"),
     "image_service",
     "image_service_key",
     "iiif_api",
@@ -106,7 +95,6 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
     records = []
     for entry in sorted(entries, key=lambda e: e.image):
         row = entry.row
-        region = row.region
         meta: dict[str, list[str]] = {column: [] for column in _META_COLUMNS}
         for value in row.annotations:
             english = KEY_ENGLISH.get(value.label)
@@ -132,14 +120,8 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
             "member_uri": row.member_uri,
             "range_id": row.range_id,
             "range_label": row.range_label,
-            "region_x": region.x if region else None,
-            "region_y": region.y if region else None,
-            "region_w": region.w if region else None,
-            "region_h": region.h if region else None,
-            "square_x": row.square.x,
-            "square_y": row.square.y,
-            "square_w": row.square.w,
-            "square_h": row.square.h,
+            **box_values("region", row.region),
+            **box_values("square", row.square),
             "image_service": row.service_url,
             "image_service_key": row.service_key,
             "iiif_api": row.api_version,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -25,6 +24,7 @@ from typing import Final
 from kaokore.errors import ReleaseError, UsageError
 from kaokore.release import ReleaseFolder, read_label_file
 from kaokore.release.layout import IMAGE_DIR, LABELS_FILE, SUMS_FILE
+from kaokore.release.reader import json_text
 
 __all__ = [
     "KEYS_FILE",
@@ -85,14 +85,9 @@ def release_checksum(root: Path) -> str:
     is a release, else of ``labels.csv`` followed by every listed face's key in file order
     (so an unpacked pack and the official download it was made from agree). A folder unpacked
     from a pack reports the checksum of the folder the pack was made from."""
-    packed = root / PACK_META
-    if packed.is_file():
-        try:
-            recorded = json.loads(packed.read_text(encoding="utf-8")).get("release_checksum")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
-        if isinstance(recorded, str) and recorded:
-            return recorded
+    recorded = json_text(root / PACK_META, "release_checksum")
+    if recorded is not None:
+        return recorded
     checksum = ReleaseFolder(root).checksum()
     if checksum is not None:
         return checksum

@@ -76,7 +76,6 @@ class LabelProblem:
 class LabelTable:
     """What :func:`parse_labels` read: the header as written, the rows and the problems."""
 
-    file: str
     header: str
     rows: tuple[LabelRow, ...]
     problems: tuple[LabelProblem, ...]
@@ -132,7 +131,7 @@ def parse_labels(lines: Sequence[str], file: str) -> LabelTable:
         problem = LabelProblem(
             file=file, line=1, code="header", reason=f"empty: expected the header {LABELS_HEADER}"
         )
-        return LabelTable(file=file, header="", rows=(), problems=(problem,))
+        return LabelTable(header="", rows=(), problems=(problem,))
     header = lines[0].removeprefix("\ufeff")
     names = [part.strip() for part in header.split(",")]
     problems: list[LabelProblem] = []
@@ -171,4 +170,4 @@ def parse_labels(lines: Sequence[str], file: str) -> LabelTable:
         row = LabelRow(image=image, gender=int(gender), status=int(status), set=set_name, line=line)
         seen[image] = row
         rows.append(row)
-    return LabelTable(file=file, header=header, rows=tuple(rows), problems=tuple(problems))
+    return LabelTable(header=header, rows=tuple(rows), problems=tuple(problems))

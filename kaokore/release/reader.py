@@ -34,7 +34,7 @@ from kaokore.release.layout import (
     split_path,
 )
 
-__all__ = ["ReleaseFolder", "read_label_file", "read_lines", "version_of"]
+__all__ = ["ReleaseFolder", "json_text", "read_label_file", "read_lines", "version_of"]
 
 _VERSION_SUFFIX: Final = re.compile(r"(\d+\.\d+(?:\.\d+)?)$")
 
@@ -50,16 +50,24 @@ def read_label_file(root: Path, relative: str) -> LabelTable:
     return parse_labels(read_lines(root / relative), str(root / relative))
 
 
+def json_text(path: Path, key: str) -> str | None:
+    """The non-empty text at ``key`` of the JSON object in ``path``; None when there is none.
+
+    For a file that only may say something (``release.json``'s version, a pack's checksum):
+    an absent or unreadable file, or another type, is None rather than an error.
+    """
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def version_of(root: Path) -> str | None:
     """The version a folder holds: ``release.json``'s, else a trailing ``X.Y`` of its name."""
-    meta = root / RELEASE_FILE
-    if meta.is_file():
-        try:
-            version = json.loads(meta.read_text(encoding="utf-8")).get("version")
-        except (OSError, ValueError, AttributeError):
-            version = None
-        if isinstance(version, str) and version:
-            return version
+    version = json_text(root / RELEASE_FILE, "version")
+    if version is not None:
+        return version
     match = _VERSION_SUFFIX.search(root.name)
     return match.group(1) if match else None
 
