@@ -34,10 +34,10 @@ from kaokore.box import Box  # noqa: E402
 from kaokore.config import Settings  # noqa: E402
 from kaokore.db import open_database  # noqa: E402
 from kaokore.db.models import Document  # noqa: E402
+from kaokore.db.records import Assertion  # noqa: E402
 from kaokore.ingest.records import (  # noqa: E402
     Curation,
     CurationFace,
-    LabelValue,
     Manifest,
     ManifestCanvas,
     Selection,
@@ -49,7 +49,7 @@ MANIFEST = "https://bench.example.org/iiif/book/manifest.json"
 PER_PAGE = 20
 
 
-def _pairs(index: int, relabel: bool) -> tuple[LabelValue, ...]:
+def _pairs(index: int, relabel: bool) -> tuple[Assertion, ...]:
     status = ("貴族", "武士", "庶民", "化身")[(index + (1 if relabel else 0)) % 4]
     raw = [
         ("原典", "絵巻"),
@@ -69,7 +69,7 @@ def _pairs(index: int, relabel: bool) -> tuple[LabelValue, ...]:
         position = counts.get(label, 0)
         counts[label] = position + 1
         out.append(
-            LabelValue(label=label, raw_value=value, value=value, agent="human", position=position)
+            Assertion(label=label, raw_value=value, value=value, agent="human", position=position)
         )
     return tuple(out)
 

@@ -13,7 +13,6 @@ from kaokore.commands.common import console, err_console, open_db, run_sync
 from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.ingest.client import ClientSettings
-from kaokore.ingest.defects import record_file_findings
 from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
 from kaokore.ingest.official_images import store_official_images
 from kaokore.ingest.report import OUTCOMES, STAGES, HarvestReport, Stage
@@ -228,11 +227,6 @@ def _import_official(database: Database, folder: Path) -> HarvestReport:
     report.count("faces", "unchanged", outcome.matched_faces)
     for finding in outcome.warnings:
         report.defect(finding.code, "kept", str(finding))
-    record_file_findings(
-        database,
-        ((f.path, f.line, f.code, f.reason) for f in outcome.warnings),
-        [str(outcome.folder / name) for name in OFFICIAL_FILES],
-    )
     for finding in outcome.errors:
         report.fail("documents", f"{finding.path}:{finding.line}", finding.reason)
     sets = ", ".join(f"{name} {count}" for name, count in sorted(outcome.labelled_by_set.items()))

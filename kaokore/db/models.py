@@ -263,7 +263,9 @@ class Face(Base):
     region_y: Mapped[int | None]
     region_w: Mapped[int | None]
     region_h: Mapped[int | None]
-    #: The square cut, in image pixels, clamped inside the image when its size is known.
+    #: What the crop is cut from, in image pixels: the centred square, cut at the image's
+    #: edge where it reaches past it (then not square: the crop stage resizes the cut to
+    #: the square output, as the Image API does for such a region).
     square_x: Mapped[int]
     square_y: Mapped[int]
     square_w: Mapped[int]

@@ -23,9 +23,15 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Assertion:
-    """One ``label = value`` pair as a document states it."""
+    """One ``label = value`` pair as a document states it, raw and normalised.
+
+    The readers build these directly (a curation's metadata, an official file's line), so
+    a face's labels reach the bulk writer without a copy. ``position`` counts earlier pairs
+    with the same label on the same face (タグ and 制作年 repeat), so ``(label, position)``
+    identifies a pair.
+    """
 
     label: str
     raw_value: str

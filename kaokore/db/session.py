@@ -105,12 +105,18 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    """WAL for concurrent readers during an ingest, foreign keys on, and patience on locks."""
+    """WAL for concurrent readers during an ingest, foreign keys on, and patience on locks.
+
+    A 32 MiB page cache (the default is 2 MiB) keeps the indexes that a bulk write of a
+    curation's thousands of annotations touches in memory; temporary B-trees stay there too.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA cache_size=-32768")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

@@ -105,18 +105,12 @@ def current_labels(claims: Iterable[Claim]) -> list[Current]:
     out: list[Current] = []
     for label in sorted(by_label):
         candidates = by_label[label]
-        winner = max(candidates, key=rank).source
-        chosen = sorted(
-            (c for c in candidates if c.source == winner),
-            key=lambda c: (c.position, c.annotation_id),
-        )
-        machine = [c for c in candidates if c.agent == "machine"]
-        if label in ADDITIVE_LABELS and machine and winner[1] != "machine":
-            best = max(machine, key=rank).source
-            chosen += sorted(
-                (c for c in machine if c.source == best),
-                key=lambda c: (c.position, c.annotation_id),
-            )
+        first = candidates[0].source
+        if all(c.source == first for c in candidates):
+            # The usual case (one document states the label): its word is the label's.
+            chosen = sorted(candidates, key=_in_order) if len(candidates) > 1 else candidates
+        else:
+            chosen = _contested(label, candidates)
         seen: set[str] = set()
         for claim in chosen:
             if claim.value in seen:
@@ -124,3 +118,18 @@ def current_labels(claims: Iterable[Claim]) -> list[Current]:
             seen.add(claim.value)
             out.append(Current(label=label, position=len(seen) - 1, claim=claim))
     return out
+
+
+def _in_order(claim: Claim) -> tuple[int, int]:
+    return (claim.position, claim.annotation_id)
+
+
+def _contested(label: str, candidates: list[Claim]) -> list[Claim]:
+    """Rule 3 among several sources: the best one's values, plus a machine's free tags."""
+    winner = max(candidates, key=rank).source
+    chosen = sorted((c for c in candidates if c.source == winner), key=_in_order)
+    machine = [c for c in candidates if c.agent == "machine"]
+    if label in ADDITIVE_LABELS and machine and winner[1] != "machine":
+        best = max(machine, key=rank).source
+        chosen += sorted((c for c in machine if c.source == best), key=_in_order)
+    return chosen

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from kaokore.box import Box
+from kaokore.db.records import Assertion
 from kaokore.errors import DocumentError
 from kaokore.ingest.feed import FEED_TYPES
 from kaokore.ingest.jsonld import (
@@ -42,7 +43,6 @@ from kaokore.ingest.records import (
     Defect,
     DefectOutcome,
     DocumentKind,
-    LabelValue,
     Selection,
 )
 
@@ -343,7 +343,7 @@ def parse_xywh(value: str, url: str, field: str) -> Box:
 
 def _pairs(
     value: object, url: str, field: str, member_uri: str, defects: list[Defect]
-) -> tuple[LabelValue, ...]:
+) -> tuple[Assertion, ...]:
     """The label/value pairs of a member; an entry that cannot be read is skipped.
 
     The face keeps its other labels and the skipped entry becomes a ``kept`` defect. An
@@ -358,7 +358,7 @@ def _pairs(
     except DocumentError as exc:
         defects.append(_defect(exc, url, field, "metadata_unreadable", "kept", member_uri))
         return ()
-    pairs: list[LabelValue] = []
+    pairs: list[Assertion] = []
     counts: dict[str, int] = {}
     for index, entry in enumerate(entries):
         where = join(field, index)
@@ -374,7 +374,7 @@ def _pairs(
             position = counts.get(label, 0)
             counts[label] = position + 1
             pairs.append(
-                LabelValue(
+                Assertion(
                     label=label,
                     raw_value=raw,
                     value=normalise_value(label, raw),
@@ -385,7 +385,7 @@ def _pairs(
     return _keio_record_ids(tuple(pairs))
 
 
-def _keio_record_ids(pairs: tuple[LabelValue, ...]) -> tuple[LabelValue, ...]:
+def _keio_record_ids(pairs: tuple[Assertion, ...]) -> tuple[Assertion, ...]:
     """Keio's older ``原典ID`` is a call number too (``132X@200@3@2``): restored like
     ``慶応義塾大学請求記号``, as the official import does, so both doors agree."""
     if not any(p.label == _HOLDER and p.value == _KEIO for p in pairs):

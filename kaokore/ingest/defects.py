@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from kaokore.db import Database
+from sqlalchemy.orm import Session
+
 from kaokore.db.defects import DefectEntry, replace_defects
 from kaokore.ingest.records import Defect
 
@@ -38,7 +39,7 @@ def describe(defect: Defect) -> str:
 
 
 def record_file_findings(
-    database: Database,
+    session: Session,
     findings: Iterable[tuple[str, int | None, str, str]],
     files: Iterable[str],
 ) -> None:
@@ -61,7 +62,6 @@ def record_file_findings(
                 outcome="kept",
             )
         )
-    with database.session() as session:
-        for path in files:
-            url = Path(path).as_uri()
-            replace_defects(session, url, "official", by_file.get(url, []))
+    for path in files:
+        url = Path(path).as_uri()
+        replace_defects(session, url, "official", by_file.get(url, []))

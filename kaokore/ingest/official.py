@@ -109,6 +109,7 @@ __all__ = [
 ]
 
 from kaokore.db.release_layout import OfficialLayoutOptions, TagRules, UrlRules, split_origin
+from kaokore.ingest.defects import record_file_findings
 from kaokore.ingest.official_defects import find_defects
 from kaokore.ingest.official_files import (
     Finding,
@@ -166,10 +167,20 @@ def import_official(
     version: str | None = None,
     now: dt.datetime | None = None,
 ) -> OfficialImportReport:
-    """Read ``folder`` and import it in one transaction (see :func:`import_official_version`)."""
+    """Read ``folder`` and import it in one transaction (see :func:`import_official_version`).
+
+    The known defects of its files (:func:`find_defects`) are recorded in the same
+    transaction, so ``kaokore db status --defects`` lists them however the import was run.
+    """
     official = read_official(folder, version=version)
     with database.session() as session:
-        return import_official_version(session, official, now=now)
+        report = import_official_version(session, official, now=now)
+        record_file_findings(
+            session,
+            ((f.path, f.line, f.code, f.reason) for f in report.warnings),
+            [str(report.folder / name) for name in OFFICIAL_FILES],
+        )
+        return report
 
 
 def import_official_version(

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from kaokore.box import Box
+from kaokore.db.records import Assertion
 
 __all__ = [
     "Activity",
@@ -29,7 +30,6 @@ __all__ = [
     "FeedPage",
     "ImageRequest",
     "ImageServiceInfo",
-    "LabelValue",
     "Manifest",
     "ManifestCanvas",
     "MetadataPair",
@@ -116,21 +116,6 @@ class Defect:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LabelValue:
-    """One expert label/value pair of a face, as the curation has it and normalised.
-
-    ``position`` counts earlier pairs with the same label on the same face (タグ and 制作年
-    repeat), so ``(label, position)`` identifies a pair.
-    """
-
-    label: str
-    raw_value: str
-    value: str
-    agent: Agent
-    position: int
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CurationFace:
     """A member of a selection that marks a region of a canvas: one face.
 
@@ -141,7 +126,7 @@ class CurationFace:
     canvas_uri: str
     region: Box
     label: str | None
-    pairs: tuple[LabelValue, ...]
+    pairs: tuple[Assertion, ...]
     pointer: str = ""
 
 

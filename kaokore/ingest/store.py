@@ -32,7 +32,6 @@ from kaokore.ingest.records import (
     CurationFace,
     Defect,
     ImageServiceInfo,
-    LabelValue,
     Manifest,
     ManifestCanvas,
     Selection,
@@ -65,7 +64,7 @@ class CurationOutcome:
     face_ids: list[int] = field(default_factory=list)
 
 
-def work_key(manifest_url: str | None, pairs: tuple[LabelValue, ...]) -> str:
+def work_key(manifest_url: str | None, pairs: tuple[Assertion, ...]) -> str:
     """A work's identity: ``record:{holder}:{record id}`` when the labels name them.
 
     The official files name works only by holder and record id, curations by manifest too;
@@ -78,15 +77,6 @@ def work_key(manifest_url: str | None, pairs: tuple[LabelValue, ...]) -> str:
     if manifest_url:
         return normalise_manifest_url(manifest_url)
     raise ValueError("a work needs a manifest or a holder and record id")
-
-
-def assertions_of(pairs: tuple[LabelValue, ...]) -> list[Assertion]:
-    return [
-        Assertion(
-            label=p.label, raw_value=p.raw_value, value=p.value, agent=p.agent, position=p.position
-        )
-        for p in pairs
-    ]
 
 
 def store_service_info(
@@ -336,11 +326,11 @@ def _face_records(
             "range_id": selection.range_id,
             "range_label": selection.label,
         },
-        assertions=tuple(assertions_of(face.pairs)),
+        assertions=face.pairs,
     )
 
 
-def _work_title(pairs: tuple[LabelValue, ...]) -> str | None:
+def _work_title(pairs: tuple[Assertion, ...]) -> str | None:
     return next((p.value for p in pairs if p.label == "原典" and p.value), None)
 
 

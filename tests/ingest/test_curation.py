@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from kaokore.box import Box
+from kaokore.db.records import Assertion
 from kaokore.errors import DocumentError
 from kaokore.ingest.curation import document_kind, looks_like_curation, parse_curation
-from kaokore.ingest.records import LabelValue
 
 DATA = Path(__file__).parent / "data"
 QUIRKS_URL = "https://mp.ex.nii.ac.jp/api/face/curation/json/00000000-quirks"
@@ -105,7 +105,7 @@ def test_members_with_numbers_annotations_and_points(fixtures_dir: Path) -> None
     assert len(selection.faces) == 3
     text = selection.faces[0].pairs
     assert text == (
-        LabelValue(
+        Assertion(
             label="Text",
             raw_value="いつれの御時ににか女御更衣あまたさふひ給る",
             value="いつれの御時ににか女御更衣あまたさふひ給る",

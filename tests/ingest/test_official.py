@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kaokore.config import Settings
+from kaokore.db.defects import list_defects
 from kaokore.db.models import (
     Annotation,
     Document,
@@ -451,6 +452,35 @@ def test_known_defects_are_warnings_naming_file_line_and_reason(tmp_path: Path) 
         ("original_tags.txt", 2, "tags_on_blank_line"),
         ("original_tags.txt", 5, "record_id_mismatch"),
     }
+
+
+def test_the_library_import_records_the_defects_and_clears_the_mended(
+    tmp_path: Path, database: Database
+) -> None:
+    urls = [
+        f"{NIJL}/-5,1140,246,246/256,256/0/default.jpg",
+        f"{KEIO}/583,812,222,222/256,256/0/default.jpg",
+    ]
+    tags = [
+        "00000000.jpg:=;" + NIJL_TAGS.format(g="男", s="貴族"),
+        "00000001.jpg:" + KEIO_TAGS.format(g="男", s="武士"),
+    ]
+    labels = ["00000000.jpg,0,0,train", "00000001.jpg,0,1,train"]
+    folder = write_folder(tmp_path / "v1.1", urls=urls, tags=tags, labels=labels)
+
+    import_official(database, folder)
+    with database.session() as session:
+        stored = {(d.document_url.rsplit("/", 1)[-1], d.pointer, d.code, d.outcome)
+                  for d in list_defects(session)}  # fmt: skip
+    assert stored == {
+        ("urls.txt", "line 1", "negative_region", "kept"),
+        ("original_tags.txt", "line 1", "empty_key", "kept"),
+    }
+
+    tags[0] = "00000000.jpg:" + NIJL_TAGS.format(g="男", s="貴族")
+    import_official(database, write_folder(tmp_path / "v1.1", urls=urls, tags=tags, labels=labels))
+    with database.session() as session:
+        assert {d.code for d in list_defects(session)} == {"negative_region"}
 
 
 def test_duplicated_crop_is_one_face_and_both_lines_are_members(
