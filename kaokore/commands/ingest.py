@@ -16,7 +16,7 @@ from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
 from kaokore.ingest.official_images import store_official_images
 from kaokore.ingest.report import OUTCOMES, STAGES, HarvestReport, Stage
-from kaokore.release.layout import IMAGE_DIR, OFFICIAL_FILES
+from kaokore.release.layout import IMAGE_DIR
 
 __all__ = ["ingest", "print_report"]
 

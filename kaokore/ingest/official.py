@@ -121,7 +121,7 @@ from kaokore.ingest.official_files import (
     version_of_folder,
 )
 from kaokore.ingest.official_tags import assertions_of, record_of, work_of
-from kaokore.release.layout import SETS, TAGS_FILE, image_name
+from kaokore.release.layout import OFFICIAL_FILES, SETS, TAGS_FILE, image_name
 
 #: SQLite accepts 32,766 bound parameters; stay far below for IN lists.
 _CHUNK: Final = 900
