@@ -10,7 +10,7 @@ and peak memory.
     python bench/harvest.py --full [--latency 0]     # the whole real data (needs ../shared)
 
 ``--full`` builds the full-scale upstream of the real KaoKore 1.2 and 1.3 data
-(:mod:`kaokore.sample.upstream`: 9,683 faces, 1,666 pages, 107 curations), harvests it
+(:mod:`kaokore.mirror.upstream`: 9,683 faces, 1,666 pages, 107 curations), harvests it
 (feed, curations, manifests, info.json, crops), checks it against the official 1.2 files
 and prints faces/s, time, requests, a second run's figures and peak memory.
 """
@@ -38,7 +38,7 @@ from kaokore.config import Settings
 from kaokore.db import open_database
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, harvest
-from kaokore.sample import sample_dir
+from kaokore.mirror import sample_dir
 
 PAGES = 12
 PAGE_W, PAGE_H = 1600, 1100
@@ -235,8 +235,8 @@ def full(latency: float, concurrency: int) -> None:
     """The whole of the real data: build the upstream, harvest it twice, check, print."""
     import os
 
-    from kaokore.sample.realcheck import check_against_official
-    from kaokore.sample.upstream import FEED_PATH, build_upstream
+    from kaokore.mirror.realcheck import check_against_official
+    from kaokore.mirror.upstream import FEED_PATH, build_upstream
 
     shared = Path(os.environ.get("KAOKORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
     if not (shared / "data" / "kaokore" / "official" / "v1.3").is_dir():

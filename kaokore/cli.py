@@ -122,8 +122,9 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Global options, shared by every command."""
-    ctx.obj = AppState(settings=Settings.from_env(home=home, db_url=db), debug=debug)
+    """Global options, shared by every command (``--debug`` is read by :func:`main`, which
+    must know it before this callback runs, to show the traceback of an error raised here)."""
+    ctx.obj = AppState(settings=Settings.from_env(home=home, db_url=db))
 
 
 # command groups: the data flow, in order. Modules import heavy packages (torch,

@@ -17,8 +17,7 @@ mistakes stay ``ValueError``/``TypeError``.
     │   ├── FetchError                (url, status) the HTTP exchange failed
     │   └── DocumentError             (url, field) a document is malformed or of an unknown shape
     ├── ImportFileError               (path, line) a line of an official file is malformed
-    ├── StoreError                    the blob store or the database refused a write
-    │   └── DiskFullError             exit 2: no space left; nothing stored was lost
+    ├── DiskFullError                 exit 2: no space left; nothing stored was lost
     ├── CompileError                  a release cannot be built
     │   └── ReleaseExistsError        the version exists with other content
     ├── ReleaseError                  a release folder is missing, incomplete or corrupt
@@ -45,7 +44,6 @@ __all__ = [
     "ReadOnlyDatabase",
     "ReleaseError",
     "ReleaseExistsError",
-    "StoreError",
     "UsageError",
     "operational_error",
 ]
@@ -125,11 +123,7 @@ class ImportFileError(KaokoreError):
         self.reason = message
 
 
-class StoreError(KaokoreError):
-    """The blob store or the database refused a write."""
-
-
-class DiskFullError(StoreError):
+class DiskFullError(KaokoreError):
     """The disk (or the database's size limit) is full: the write was rolled back."""
 
     exit_code = 2

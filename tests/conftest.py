@@ -1,8 +1,10 @@
 """Fixtures shared by the whole suite.
 
-``shared_dir`` points at ``../shared`` beside the checkout (real fixtures and the official
-KaoKore files). Tests that need it skip with a reason naming the missing path, so the suite
-still passes on a machine without it, and never passes silently.
+``fixtures_dir`` and ``REAL_OFFICIAL_LINES`` are small real documents copied into
+``tests/fixtures/`` (sources and licences in its ``ATTRIBUTION.md``), so a fresh clone runs the
+real-fixture parser tests. ``shared_dir`` points at ``../shared`` beside the checkout (the
+whole of the official KaoKore files and images); tests that need it skip with a reason naming
+the missing path, so the suite still passes on a machine without it, and never passes silently.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ except ImportError:  # the light install: torch tests skip themselves
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("KAOKORE_SHARED", REPO_ROOT.parent / "shared"))
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
+#: Eight real lines of the official 1.2 files, with their quirks (see tests/fixtures/ATTRIBUTION.md).
+REAL_OFFICIAL_LINES = FIXTURES_DIR / "official" / "v1.2"
 
 
 def shared_path(*parts: str) -> Path:
@@ -35,6 +40,14 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+def skip_without_psycopg() -> None:
+    """Skip the calling test when the postgres extra (psycopg) is not installed."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need the postgres extra (psycopg), which is not installed")
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The ``../shared`` folder; skips the test when it does not exist."""
@@ -43,8 +56,8 @@ def shared_dir() -> Path:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    """Real public IIIF and Curation Platform documents in ``../shared/fixtures``."""
-    return shared_path("fixtures")
+    """Real public IIIF and Curation Platform documents, copied into ``tests/fixtures/iiif``."""
+    return FIXTURES_DIR / "iiif"
 
 
 @pytest.fixture
@@ -103,6 +116,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin_url = os.environ.get(PG_ENV)
     if not admin_url:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}=postgresql+psycopg://... (CI sets it)")
+    skip_without_psycopg()
     url, name = _fresh_pg_database(admin_url)
     try:
         yield url

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from kaokore.config import Settings
 from kaokore.db import Database, Document, Face, migrate, open_database
 from kaokore.db.models import Base
 from kaokore.errors import DatabaseBehindHead, DatabaseError, NotAKaokoreDatabase
+from tests.conftest import PG_ENV, REPO_ROOT, skip_without_psycopg
 
 
 def test_upgrade_on_empty_database_yields_exactly_the_orm_schema(database: Database) -> None:
@@ -146,5 +150,41 @@ def test_missing_database_without_create_says_what_to_run(tmp_path: Path) -> Non
 
 
 def test_unreachable_server_is_one_clear_error() -> None:
+    skip_without_psycopg()
     with pytest.raises(DatabaseError, match="Cannot connect"):
         open_database(Settings(db_url="postgresql+psycopg://nobody@127.0.0.1:9/none"))
+
+
+def test_a_postgres_url_without_psycopg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on an install without the extra
+    with pytest.raises(DatabaseError, match=r"kaokore\[postgres\]"):
+        open_database(Settings(db_url="postgresql+psycopg://nobody@127.0.0.1:9/none"))
+
+
+def test_postgres_tests_skip_without_psycopg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(pytest.skip.Exception, match="postgres extra"):
+        skip_without_psycopg()
+
+
+@pytest.mark.slow  # a second pytest process: importing torch alone takes tens of seconds
+def test_this_file_passes_without_psycopg(tmp_path: Path) -> None:
+    """The whole file, psycopg hidden, with a PostgreSQL URL set: the PG parts skip cleanly."""
+    hide = (
+        "import sys; sys.modules['psycopg'] = None; import pytest; "
+        f"sys.exit(pytest.main(['-q', '-rs', '-p', 'no:cacheprovider', {__file__!r}, "
+        "'-k', 'not without_psycopg']))"
+    )
+    env = {**os.environ, PG_ENV: "postgresql+psycopg://postgres@127.0.0.1:9/postgres"}
+    run = subprocess.run(
+        [sys.executable, "-c", hide],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "the postgres extra (psycopg), which is not installed" in run.stdout
+    assert " passed" in run.stdout

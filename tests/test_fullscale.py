@@ -1,6 +1,6 @@
 """The whole of the real data: an upstream built from KaoKore 1.2 and 1.3, harvested.
 
-From the official files and the real images in ``../shared``, :mod:`kaokore.sample.upstream`
+From the official files and the real images in ``../shared``, :mod:`kaokore.mirror.upstream`
 builds a local upstream shaped like CODH's (one curation per work, the three holders'
 manifest and image-service shapes, every real quirk kept); ``kaokore serve`` serves it with
 faults injected on 5 % of first attempts; ``kaokore ingest`` harvests it as a scheduled job
@@ -13,50 +13,24 @@ second run makes only conditional requests, fetches no image bytes and exits 0.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kaokore.config import Settings
 from kaokore.db import open_database
-from kaokore.sample.realcheck import check_against_official
-from kaokore.sample.upstream import FEED_PATH, build_upstream
+from kaokore.mirror.realcheck import check_against_official
+from kaokore.mirror.upstream import FEED_PATH, build_upstream
 from tests.conftest import shared_path
+from tests.processes import kaokore_serve
 
 #: The harvest alone takes about 4 minutes on an idle 2-core machine, longer on a busy one.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
-
-
-@contextlib.contextmanager
-def kaokore_serve(mirror: Path, *args: str) -> Iterator[str]:
-    """``kaokore serve`` in its own process; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    command = [sys.executable, "-m", "kaokore", "serve", str(mirror), "--port", str(port), *args]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def ingest(home: Path, *args: str) -> tuple[int, str, float]:

@@ -26,8 +26,8 @@ from kaokore.ingest.documents import parse_json
 from kaokore.ingest.feed import parse_feed_page
 from kaokore.ingest.imageservice import parse_info
 from kaokore.ingest.manifest import parse_manifest
+from kaokore.mirror import sample_dir
 from kaokore.query.bounds import resident_memory
-from kaokore.sample import sample_dir
 from kaokore.server import LocalIIIFServer
 from kaokore.server.imageapi import ImageApiError, ServiceConfig, parse_image_request, plan_request
 from kaokore.server.mirror import DEFAULT_LIMITS

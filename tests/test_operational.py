@@ -138,7 +138,7 @@ def test_a_full_disk_stops_the_run_in_one_line_and_the_next_run_resumes(
     from sqlalchemy import event
 
     from kaokore.errors import DiskFullError, operational_error
-    from kaokore.sample import sample_dir
+    from kaokore.mirror import sample_dir
     from kaokore.server import LocalIIIFServer
     from tests.ingest.harvest_helpers import run_ingest, snapshot
 

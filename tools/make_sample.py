@@ -1,4 +1,4 @@
-"""Build the bundled sample mirror ``kaokore/sample/mirror/`` from ``../shared``.
+"""Build the bundled sample mirror ``kaokore/mirror/bundled/`` from ``../shared``.
 
 Why: tests, docs and ``kaokore serve`` need a small, realistic upstream that works offline.
 This script makes one, deterministically, from the real KaoKore 1.2 faces and their real
@@ -6,7 +6,7 @@ expert tags: three works (one per holder), 33 faces pasted onto plain paper-colo
 pages, published as the CODH chain (change feed -> cr:Curation -> manifest -> image
 service), with every URL written as ``{BASE}`` so the server can fill in its own address.
 
-    python tools/make_sample.py                   # ../shared -> kaokore/sample/mirror
+    python tools/make_sample.py                   # ../shared -> kaokore/mirror/bundled
     python tools/make_sample.py --shared DIR --out DIR
 
 The three works exercise the three service shapes a harvester meets:
@@ -42,9 +42,11 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from kaokore.mirror.documents import PaintedCanvas, drawn_face
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = Path(os.environ.get("KAOKORE_SHARED", REPO.parent / "shared"))
-DEFAULT_OUT = REPO / "kaokore" / "sample" / "mirror"
+DEFAULT_OUT = REPO / "kaokore" / "mirror" / "bundled"
 BASE = "{BASE}"
 JPEG_QUALITY = 90
 FACE_SIZES = range(140, 222, 2)  # even sides, so a member box shrunk by 2k stays centred
@@ -208,24 +210,6 @@ def first(pairs: list[tuple[str, str]], key: str) -> str:
 # -- pixels ------------------------------------------------------------------------------
 
 
-def synthetic_face(seed: str, paper: tuple[int, int, int]) -> Image.Image:
-    """A drawn monk's head, for faces whose real crop is not in the KaoKore release."""
-    rng = random.Random(seed)
-    img = Image.new("RGB", (256, 256), paper)
-    d = ImageDraw.Draw(img)
-    ink = (52, 40, 32)
-    skin = (232 + rng.randint(-6, 6), 204 + rng.randint(-6, 6), 170 + rng.randint(-6, 6))
-    d.ellipse((70, 38, 186, 206), fill=skin, outline=ink, width=3)  # shaved head
-    d.ellipse((58, 112, 78, 148), fill=skin, outline=ink, width=3)  # ears
-    d.ellipse((178, 112, 198, 148), fill=skin, outline=ink, width=3)
-    d.arc((92, 112, 124, 128), 200, 340, fill=ink, width=3)  # eyes
-    d.arc((134, 112, 166, 128), 200, 340, fill=ink, width=3)
-    d.line((128, 128, 122, 160, 132, 162), fill=ink, width=2)  # nose
-    d.arc((108, 168, 150, 186), 20, 160, fill=(150, 60, 50), width=3)  # mouth
-    d.rectangle((40, 206, 216, 256), fill=(60 + rng.randint(0, 20), 50, 70))  # robe
-    return img
-
-
 def fingerprint(img: Image.Image) -> str:
     """16x16 grey thumbnail as hex: lets tests check crops without ../shared."""
     small = img.convert("L").resize((16, 16), Image.Resampling.BOX)
@@ -286,41 +270,22 @@ def member_metadata(
     return out
 
 
-def manifest_v2(work: Work) -> dict[str, Any]:
-    width, height = work.image_size
-    canvases = []
-    for n in range(1, work.canvases + 1):
-        canvas = work.canvas_id(n)
-        service = work.service_id(n)
-        canvases.append(
-            {
-                "@id": canvas,
-                "@type": "sc:Canvas",
-                "label": str(n),
-                "width": width * work.canvas_scale,
-                "height": height * work.canvas_scale,
-                "images": [
-                    {
-                        "@id": f"{canvas}/annotation/image",
-                        "@type": "oa:Annotation",
-                        "motivation": "sc:painting",
-                        "on": canvas,
-                        "resource": {
-                            "@id": f"{service}/full/full/0/default.jpg",
-                            "@type": "dctypes:Image",
-                            "format": "image/jpeg",
-                            "width": width,
-                            "height": height,
-                            "service": {
-                                "@context": "http://iiif.io/api/image/2/context.json",
-                                "@id": service,
-                                "profile": f"http://iiif.io/api/image/2/level{work.level}.json",
-                            },
-                        },
-                    }
-                ],
-            }
+def painted_canvases(work: Work) -> list[PaintedCanvas]:
+    return [
+        PaintedCanvas(
+            work.canvas_id(n),
+            work.service_id(n),
+            str(n),
+            work.image_size,
+            scale=work.canvas_scale,
+            level=work.level,
         )
+        for n in range(1, work.canvases + 1)
+    ]
+
+
+def manifest_v2(work: Work) -> dict[str, Any]:
+    canvases = [canvas.v2() for canvas in painted_canvases(work)]
     manifest = f"{BASE}/{work.manifest_path()}"
     return {
         "@context": "http://iiif.io/api/presentation/2/context.json",
@@ -341,48 +306,7 @@ def manifest_v2(work: Work) -> dict[str, Any]:
 
 
 def manifest_v3(work: Work) -> dict[str, Any]:
-    width, height = work.image_size
-    items = []
-    for n in range(1, work.canvases + 1):
-        canvas = work.canvas_id(n)
-        service = work.service_id(n)
-        items.append(
-            {
-                "id": canvas,
-                "type": "Canvas",
-                "label": {"none": [str(n)]},
-                "width": width * work.canvas_scale,
-                "height": height * work.canvas_scale,
-                "items": [
-                    {
-                        "id": f"{canvas}/page",
-                        "type": "AnnotationPage",
-                        "items": [
-                            {
-                                "id": f"{canvas}/page/image",
-                                "type": "Annotation",
-                                "motivation": "painting",
-                                "target": canvas,
-                                "body": {
-                                    "id": f"{service}/full/max/0/default.jpg",
-                                    "type": "Image",
-                                    "format": "image/jpeg",
-                                    "width": width,
-                                    "height": height,
-                                    "service": [
-                                        {
-                                            "id": service,
-                                            "type": "ImageService3",
-                                            "profile": f"level{work.level}",
-                                        }
-                                    ],
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
-        )
+    items = [canvas.v3() for canvas in painted_canvases(work)]
     return {
         "@context": "http://iiif.io/api/presentation/3/context.json",
         "id": f"{BASE}/{work.manifest_path()}",
@@ -541,7 +465,7 @@ def build(shared: Path, out: Path) -> dict[str, Any]:
                 synthetic = not source.exists()
                 if synthetic:
                     assert first(pairs, "身分") not in STATUS, f"{name} is labelled but missing"
-                    face = synthetic_face(f"{work.key}/{number}", work.paper)
+                    face = drawn_face(f"{work.key}/{number}", work.paper)
                     digest = None
                 else:
                     face = Image.open(source).convert("RGB")

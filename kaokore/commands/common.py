@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -25,7 +25,6 @@ __all__ = [
     "TimeoutOption",
     "AppState",
     "DbOption",
-    "FormatOption",
     "HomeOption",
     "console",
     "err_console",
@@ -76,10 +75,6 @@ MaxRowsOption = Annotated[
         help="Rows shown at most; more are cut, and the output says so (0: no bound).",
     ),
 ]
-FormatOption = Annotated[
-    str,
-    typer.Option("--format", "-f", help="Output format: table, csv or json."),
-]
 
 
 @dataclass
@@ -87,8 +82,6 @@ class AppState:
     """What the root callback learned from the global options."""
 
     settings: Settings
-    debug: bool = False
-    databases: list[Database] = field(default_factory=list)
 
 
 def settings_of(ctx: typer.Context) -> Settings:

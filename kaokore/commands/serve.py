@@ -11,7 +11,7 @@ from kaokore.commands.common import console, err_console, open_db, run_sync, set
 from kaokore.commands.ingest import print_report
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, harvest
-from kaokore.sample import sample_dir, sample_sources
+from kaokore.mirror import sample_dir, sample_sources
 from kaokore.server import LocalIIIFServer
 from kaokore.server import serve as serve_forever
 from kaokore.server.faults import FaultPlan

@@ -10,8 +10,9 @@ The names below are imported on first use, so that an image worker process (whic
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaokore.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kaokore.compiler.build import ReleaseSummary, build_release, release_folder
@@ -41,8 +42,6 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'kaokore.compiler' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"kaokore.compiler.{home}"), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"kaokore.compiler.{home}" for name, home in _HOMES.items()}
+)

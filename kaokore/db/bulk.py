@@ -22,10 +22,19 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from kaokore.box import box_columns
 from kaokore.db.current import refresh_current_labels
 from kaokore.db.fastrows import insert_rows
-from kaokore.db.models import Annotation, Canvas, CurrentLabel, Face, ImageService, Work
-from kaokore.db.records import Assertion, DocumentLabels
+from kaokore.db.models import (
+    Annotation,
+    Blob,
+    Canvas,
+    CurrentLabel,
+    Face,
+    ImageService,
+    Work,
+    utcnow,
+)
+from kaokore.db.records import Assertion, CropRecord, DocumentLabels
 
-__all__ = ["BulkOutcome", "apply_document", "retract_everything", "sync_labels"]
+__all__ = ["BulkOutcome", "apply_document", "record_crops", "retract_everything", "sync_labels"]
 
 #: Keys per ``IN (...)`` list: under SQLite's oldest limit on bound parameters (999).
 CHUNK = 900
@@ -336,3 +345,42 @@ def retract_everything(connection: Connection, document_id: int, now: dt.datetim
     sync_labels(connection, document_id, {face_id: () for face_id in held}, now)
     refresh_current_labels(connection, held)
     return _flag_unlabelled(connection, held, now)
+
+
+def record_crops(connection: Connection, crops: Sequence[CropRecord]) -> None:
+    """Point faces at their stored crops: a blob row per new content, one ``UPDATE`` batch.
+
+    Identical crops (the same bytes for two faces) share one blob row. Raises
+    ``IntegrityError`` when another ingest inserted the same blob row meanwhile; the caller
+    retries (the row is then found).
+    """
+    if not crops:
+        return
+    blobs = _table(Blob)
+    wanted = {crop.sha256: crop for crop in crops}
+    known: set[str] = set()
+    for chunk in _chunks(list(wanted)):
+        known.update(connection.scalars(select(blobs.c.sha256).where(blobs.c.sha256.in_(chunk))))
+    now = utcnow()
+    rows = [
+        {
+            "sha256": sha256,
+            "path": crop.path,
+            "media_type": "image/jpeg",
+            "width": crop.width,
+            "height": crop.height,
+            "bytes": crop.bytes,
+            "request_url": crop.request_url,
+            "created_at": now,
+        }
+        for sha256, crop in wanted.items()
+        if sha256 not in known
+    ]
+    insert_rows(connection, blobs, rows)
+    faces = _table(Face)
+    connection.execute(
+        update(faces)
+        .where(faces.c.id == bindparam("face"))
+        .values(blob_sha256=bindparam("blob"), crop_status="ok", crop_error=None),
+        [{"face": crop.face_id, "blob": crop.sha256} for crop in crops],
+    )

@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "Assertion",
     "CanvasRecord",
+    "CropRecord",
     "DocumentLabels",
     "FaceRecord",
     "ServiceRecord",
@@ -99,3 +100,17 @@ class DocumentLabels:
     services: tuple[ServiceRecord, ...] = ()
     faces: tuple[FaceRecord, ...] = ()
     complete: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CropRecord:
+    """A face's crop, already in the blob store under ``path``: the face now points at it."""
+
+    face_id: int
+    sha256: str
+    path: str
+    width: int
+    height: int
+    bytes: int
+    #: The request (or requests, space-separated, for stitched crops) the bytes came from.
+    request_url: str

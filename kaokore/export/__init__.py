@@ -13,8 +13,9 @@ Names are imported on first use, so ``import kaokore.export`` stays cheap for th
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaokore.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kaokore.export.common import CheckedRelease, ExportSummary, open_release
@@ -41,12 +42,6 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'kaokore.export' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"kaokore.export.{home}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"kaokore.export.{home}" for name, home in _HOMES.items()}
+)

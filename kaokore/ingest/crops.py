@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -23,9 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from kaokore.box import Box
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
+from kaokore.db.bulk import record_crops
 from kaokore.db.claims import Claims
 from kaokore.db.defects import DefectEntry, replace_defects
-from kaokore.db.models import Blob, Face, ImageService, utcnow
+from kaokore.db.models import Face, ImageService
+from kaokore.db.records import CropRecord
 from kaokore.errors import (
     DiskFullError,
     FetchError,
@@ -233,6 +236,7 @@ async def _service_infos(
     service_ids: list[int],
 ) -> dict[int, ImageServiceInfo | str]:
     """The parsed info.json of each service (conditionally fetched), or why it failed."""
+    write_lock = threading.Lock()
     with database.session() as session:
         services = {
             row.id: row.base_url
@@ -249,9 +253,13 @@ async def _service_infos(
             reason = f"image service info {url}: {error}"
             documents.record_failure(url, "info", error)
             return service_id, reason
-        with database.session() as session:
-            document = documents.commit_document(session, fetched)
-            store_service_info(session, info, document)
+
+        def store() -> None:
+            with write_lock, database.session() as session:
+                document = documents.commit_document(session, fetched)
+                store_service_info(session, info, document)
+
+        await asyncio.to_thread(store)  # the loop keeps the host's requests in flight
         report.count("documents", "unchanged" if not fetched.changed else "new")
         return service_id, info
 
@@ -295,7 +303,16 @@ async def _fetch_one(
         return
     # Pillow releases the GIL while it resizes and encodes: a thread keeps the loop free.
     sha256, relative, data, size = await asyncio.to_thread(_encode_and_store, blobs, plan, pieces)
-    await writer.add(job, sha256, relative, data, size, " ".join(r.url for r in plan.requests))
+    crop = CropRecord(
+        face_id=job.face_id,
+        sha256=sha256,
+        path=relative,
+        width=size[0],
+        height=size[1],
+        bytes=len(data),
+        request_url=" ".join(r.url for r in plan.requests),
+    )
+    await writer.add(job, crop)
     report.count("crops", "new")
 
 
@@ -314,63 +331,42 @@ class _CropWriter:
     """Records stored crops in batches: one transaction per batch, not per face.
 
     A crop is on disk before its row is written, so a batch lost to a crash only means the
-    next ingest fetches those faces again and finds their blobs already stored.
+    next ingest fetches those faces again and finds their blobs already stored. A batch is
+    written in a worker thread, so the event loop keeps the host's requests in flight.
     """
 
     def __init__(self, database: Database, claims: Claims, batch: int = 32) -> None:
         self.database = database
         self.claims = claims
         self.batch = batch
-        self.pending: list[tuple[_Job, str, str, bytes, tuple[int, int], str]] = []
+        self.pending: list[tuple[_Job, CropRecord]] = []
+        self.lock = threading.Lock()  # one batch written at a time
 
-    async def add(
-        self,
-        job: _Job,
-        sha256: str,
-        relative: str,
-        data: bytes,
-        size: tuple[int, int],
-        request_url: str,
-    ) -> None:
-        self.pending.append((job, sha256, relative, data, size, request_url))
+    async def add(self, job: _Job, crop: CropRecord) -> None:
+        self.pending.append((job, crop))
         if len(self.pending) >= self.batch:
-            self.flush()
+            batch, self.pending = self.pending, []
+            await asyncio.to_thread(self._write, batch)
 
     def flush(self) -> None:
-        if self.pending:
-            batch, self.pending = self.pending, []
-            _record_crops(self.database, batch)
-            for job, *_rest in batch:
-                self.claims.release(_claim_key(job))
+        batch, self.pending = self.pending, []
+        self._write(batch)
+
+    def _write(self, batch: list[tuple[_Job, CropRecord]]) -> None:
+        if not batch:
+            return
+        with self.lock:
+            _record_crops(self.database, [crop for _job, crop in batch])
+        for job, _crop in batch:
+            self.claims.release(_claim_key(job))
 
 
-def _record_crops(
-    database: Database, batch: list[tuple[_Job, str, str, bytes, tuple[int, int], str]]
-) -> None:
-    """Point faces at their stored crops; the blob row is shared by identical crops."""
+def _record_crops(database: Database, crops: list[CropRecord]) -> None:
+    """Point faces at their stored crops (see :func:`kaokore.db.bulk.record_crops`)."""
     for _attempt in range(3):
         try:
             with database.session() as session:
-                for job, sha256, relative, data, size, request_url in batch:
-                    if session.get(Blob, sha256) is None:
-                        session.add(
-                            Blob(
-                                sha256=sha256,
-                                path=relative,
-                                media_type="image/jpeg",
-                                width=size[0],
-                                height=size[1],
-                                bytes=len(data),
-                                request_url=request_url,
-                                created_at=utcnow(),
-                            )
-                        )
-                        session.flush()
-                    face = session.get(Face, job.face_id)
-                    if face is not None:
-                        face.blob_sha256 = sha256
-                        face.crop_status = "ok"
-                        face.crop_error = None
+                record_crops(session.connection(), crops)
             return
         except IntegrityError:  # another ingest stored the same blob at the same moment
             continue

@@ -25,8 +25,9 @@ The pieces, one module each:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaokore.lazy import lazy_exports
 
 __all__ = [
     "ARCHS",
@@ -73,14 +74,6 @@ if TYPE_CHECKING:
     from kaokore.learn.train import RunResult, TrainConfig, train_classifier
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kaokore.learn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"kaokore.learn.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: f"kaokore.learn.{home}" for name, home in _WHERE.items()}
+)

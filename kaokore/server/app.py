@@ -58,7 +58,7 @@ class LocalIIIFServer:
         if not root.is_dir():
             raise UsageError(
                 f"No mirror folder at {root}. Pass a folder of IIIF documents "
-                "(the bundled sample is kaokore.sample.sample_dir())."
+                "(the bundled sample is kaokore.mirror.sample_dir())."
             )
         if host not in LOOPBACK_HOSTS:
             raise UsageError(f"Host {host!r} is not allowed: the IIIF server binds 127.0.0.1 only.")

@@ -15,7 +15,7 @@ from kaokore.db.models import Annotation, Face
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, harvest
 from kaokore.ingest.report import HarvestReport
-from kaokore.sample import sample_dir
+from kaokore.mirror import sample_dir
 
 #: Fast, still-bounded settings for tests against 127.0.0.1.
 TEST_CLIENT = ClientSettings(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Annotation, Document, Face, Source
-from kaokore.sample import sample_dir
+from kaokore.mirror import sample_dir
 from kaokore.server.app import LocalIIIFServer
 from tests.ingest.harvest_helpers import copy_mirror, edit_json, ground_truth, run_ingest, snapshot
 

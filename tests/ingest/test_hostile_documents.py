@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from kaokore.cli import app
 from kaokore.db import Database
 from kaokore.db.models import Document, Face
-from kaokore.sample import sample_dir
+from kaokore.mirror import sample_dir
 from kaokore.server.app import LocalIIIFServer
 from tests.ingest.harvest_helpers import copy_mirror, ground_truth, run_ingest
 

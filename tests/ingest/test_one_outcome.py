@@ -3,7 +3,7 @@
 Real 1.2 faces with each defect class the official import reports (a bare ``=`` tag, a
 region starting outside the page, http/https duplicates of one crop, record ids that
 disagree with the image path) and normal faces beside them are written twice: as an
-official folder, and as a local upstream of curations (:mod:`kaokore.sample.upstream`)
+official folder, and as a local upstream of curations (:mod:`kaokore.mirror.upstream`)
 whose image services have the same paths. Imported through either door, the database holds
 the same faces with the same labels; through both, each face is one row.
 """
@@ -22,7 +22,7 @@ from kaokore.config import Settings
 from kaokore.db import Database, open_database
 from kaokore.db.models import Annotation, Face
 from kaokore.ingest.official import find_defects, import_official, read_official
-from kaokore.sample.upstream import FEED_PATH, build_upstream_from, page_identifier
+from kaokore.mirror.upstream import FEED_PATH, build_upstream_from, page_identifier
 from kaokore.server.app import LocalIIIFServer
 from tests.conftest import shared_path
 from tests.ingest.harvest_helpers import run_ingest

@@ -16,7 +16,7 @@ from kaokore.db import Database
 from kaokore.db.models import Face
 from kaokore.errors import FetchError
 from kaokore.ingest.client import ClientSettings, HostUnreachableError, make_client
-from kaokore.sample import sample_dir
+from kaokore.mirror import sample_dir
 from kaokore.server.app import LocalIIIFServer
 from tests.ingest.harvest_helpers import copy_mirror, ground_truth, run_ingest
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kaokore.sample import sample_dir
+from kaokore.mirror import sample_dir
 from kaokore.server import LocalIIIFServer
 
 PAGE_SIZE = (640, 480)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kaokore.sample import sample_dir, sample_sources
+from kaokore.mirror import sample_dir, sample_sources
 from kaokore.server import LocalIIIFServer
 from tests.conftest import REPO_ROOT, shared_path
 

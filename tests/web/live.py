@@ -16,7 +16,7 @@ from kaokore.config import Settings
 from kaokore.db import open_database
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, harvest
-from kaokore.sample import sample_dir, sample_sources
+from kaokore.mirror import sample_dir, sample_sources
 from kaokore.server import LocalIIIFServer
 from kaokore.web import WebSettings, create_app
 

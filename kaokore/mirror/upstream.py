@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -38,10 +37,9 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import quote
 
-from PIL import Image, ImageDraw
-
 from kaokore.box import Box
 from kaokore.ingest.official import OfficialVersion, TagLine, read_official, record_of
+from kaokore.mirror.documents import PaintedCanvas, drawn_face
 from kaokore.vocab import class_index
 
 __all__ = [
@@ -119,43 +117,30 @@ def _identifier(holder: Holder, service_url: str) -> str:
 
 def _faces(v12: OfficialVersion, v13: OfficialVersion | None, images: Path | None) -> list[_Face]:
     faces: dict[str, _Face] = {}
-    tags12 = v12.tags_by_number()
-    for line in v12.urls:
-        if line.face_key is None or line.region is None or line.request is None:
+    # 1.2's faces first, with their real images; then the faces 1.3 adds (drawn pixels).
+    for official, folder in ((v12, images), (v13, None)):
+        if official is None:
             continue
-        known = faces.get(line.face_key)
-        if known is not None:
-            known.duplicates.append(line.file_name)
-            continue
-        image = images / line.file_name if images is not None else None
-        faces[line.face_key] = _Face(
-            file_name=line.file_name,
-            version="1.2",
-            key=line.face_key,
-            holder=_holder(line.request.service_url),
-            page=line.request.service_url,
-            region=line.region,
-            tag=tags12.get(line.number),
-            image=image if image is not None and image.is_file() else None,
-        )
-    if v13 is None:
-        return list(faces.values())
-    tags13 = v13.tags_by_number()
-    for line in v13.urls:
-        if line.face_key is None or line.region is None or line.request is None:
-            continue
-        if line.face_key in faces:
-            continue
-        faces[line.face_key] = _Face(
-            file_name=line.file_name,
-            version="1.3",
-            key=line.face_key,
-            holder=_holder(line.request.service_url),
-            page=line.request.service_url,
-            region=line.region,
-            tag=tags13.get(line.number),
-            image=None,
-        )
+        tags = official.tags_by_number()
+        for line in official.urls:
+            if line.face_key is None or line.region is None or line.request is None:
+                continue
+            known = faces.get(line.face_key)
+            if known is not None:
+                if official is v12:  # the http/https copy of a crop: one face, two files
+                    known.duplicates.append(line.file_name)
+                continue
+            image = folder / line.file_name if folder is not None else None
+            faces[line.face_key] = _Face(
+                file_name=line.file_name,
+                version=official.version,
+                key=line.face_key,
+                holder=_holder(line.request.service_url),
+                page=line.request.service_url,
+                region=line.region,
+                tag=tags.get(line.number),
+                image=image if image is not None and image.is_file() else None,
+            )
     return list(faces.values())
 
 
@@ -166,22 +151,6 @@ def _work_of(face: _Face) -> tuple[str, str, str]:
     title = ((tag.first("原典") if tag is not None else None) or "").strip() or "不明"
     record_id = record[1] if record is not None else title
     return f"{face.holder}:{record_id}", title, record_id
-
-
-def _drawn(seed: str) -> Image.Image:
-    """Drawn pixels for a face without a real image (a plain head, deterministic)."""
-    rng = random.Random(seed)
-    img = Image.new("RGB", (256, 256), PAPER)
-    draw = ImageDraw.Draw(img)
-    ink = (52, 40, 32)
-    skin = (232 + rng.randint(-8, 8), 204 + rng.randint(-8, 8), 170 + rng.randint(-8, 8))
-    draw.ellipse((70, 38, 186, 206), fill=skin, outline=ink, width=3)
-    draw.arc((92, 112, 124, 128), 200, 340, fill=ink, width=3)
-    draw.arc((134, 112, 166, 128), 200, 340, fill=ink, width=3)
-    draw.line((128, 128, 122, 160, 132, 162), fill=ink, width=2)
-    draw.arc((108, 168, 150, 186), 20, 160, fill=(150, 60, 50), width=3)
-    draw.rectangle((40, 206, 216, 256), fill=(60 + rng.randint(0, 40), 50, 70))
-    return img
 
 
 def _metadata(tag: TagLine | None) -> list[dict[str, Any]]:
@@ -310,7 +279,7 @@ def _draw(out: Path, face: _Face) -> str:
     path = out / relative
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        _drawn(face.key).save(path, format="JPEG", quality=90)
+        drawn_face(face.key, PAPER).save(path, format="JPEG", quality=90)
     return relative
 
 
@@ -426,31 +395,7 @@ def _manifest_v2(
             {
                 "@type": "sc:Sequence",
                 "canvases": [
-                    {
-                        "@id": canvas,
-                        "@type": "sc:Canvas",
-                        "label": str(n),
-                        "width": width,
-                        "height": height,
-                        "images": [
-                            {
-                                "@type": "oa:Annotation",
-                                "motivation": "sc:painting",
-                                "on": canvas,
-                                "resource": {
-                                    "@id": f"{service}/full/full/0/default.jpg",
-                                    "@type": "dctypes:Image",
-                                    "width": width,
-                                    "height": height,
-                                    "service": {
-                                        "@context": "http://iiif.io/api/image/2/context.json",
-                                        "@id": service,
-                                        "profile": "http://iiif.io/api/image/2/level1.json",
-                                    },
-                                },
-                            }
-                        ],
-                    }
+                    PaintedCanvas(canvas, service, str(n), (width, height), level=1).v2()
                     for n, (canvas, service, width, height) in enumerate(canvases, start=1)
                 ],
             }
@@ -473,40 +418,7 @@ def _manifest_v3(
         "metadata": [{"label": {"ja": ["原典"]}, "value": {"ja": [title]}}],
         "rights": "http://creativecommons.org/licenses/by-sa/4.0/",
         "items": [
-            {
-                "id": canvas,
-                "type": "Canvas",
-                "label": {"none": [str(n)]},
-                "width": width * scale,
-                "height": height * scale,
-                "items": [
-                    {
-                        "id": f"{canvas}/page",
-                        "type": "AnnotationPage",
-                        "items": [
-                            {
-                                "id": f"{canvas}/page/image",
-                                "type": "Annotation",
-                                "motivation": "painting",
-                                "target": canvas,
-                                "body": {
-                                    "id": f"{service}/full/max/0/default.jpg",
-                                    "type": "Image",
-                                    "width": width,
-                                    "height": height,
-                                    "service": [
-                                        {
-                                            "id": service,
-                                            "type": "ImageService3",
-                                            "profile": "level1",
-                                        }
-                                    ],
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
+            PaintedCanvas(canvas, service, str(n), (width, height), scale=scale, level=1).v3()
             for n, (canvas, service, width, height) in enumerate(canvases, start=1)
         ],
     }
@@ -548,7 +460,7 @@ def _write_feed(out: Path, curations: list[str]) -> None:
     )
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m kaokore.sample.upstream SHARED OUT
+if __name__ == "__main__":  # pragma: no cover - python -m kaokore.mirror.upstream SHARED OUT
     import sys
 
     print(build_upstream(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -1,4 +1,4 @@
-"""Check a harvest of the full-scale upstream (:mod:`kaokore.sample.upstream`) against the
+"""Check a harvest of the full-scale upstream (:mod:`kaokore.mirror.upstream`) against the
 official KaoKore 1.2 files: every url line's face stored, labels equal, crops close.
 
 Used by the full-scale test and by ``bench/harvest.py --full``, so both say the same thing.
