@@ -366,7 +366,7 @@ def _parser() -> argparse.ArgumentParser:
     agent.add_argument("--grid", type=int, default=4)
     agent.add_argument("--episode-steps", type=int, default=8)
     agent.add_argument("--steps", type=int, default=2000)
-    agent.add_argument("--batch-size", type=int, default=32)
+    agent.add_argument("--batch-size", type=int, default=16)
     agent.add_argument("--renderer-steps", type=int, default=2000)
     agent.add_argument("--max-images", type=int, default=None)
     agent.add_argument("--device", default="auto")

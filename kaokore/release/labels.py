@@ -55,24 +55,6 @@ class LabelRow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LabelProblem:
-    """A row (or the header) that was left out or read with a caveat, and why.
-
-    ``code`` is stable: ``header`` (not the official header), ``label_fields`` (a wrong
-    number of fields), ``bad_file_name``, ``label`` (a class index or set out of range) and
-    ``repeated_label`` (an image listed before).
-    """
-
-    file: str
-    line: int
-    code: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class LabelTable:
     """What :func:`parse_labels` read: the header as written, the rows and the problems."""
 
@@ -90,6 +72,24 @@ class LabelTable:
             if problem.code != "header" or not _has_columns(self.header):
                 raise ReleaseError(str(problem))
         return self.rows
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LabelProblem:
+    """A row (or the header) that was left out or read with a caveat, and why.
+
+    ``code`` is stable: ``header`` (not the official header), ``label_fields`` (a wrong
+    number of fields), ``bad_file_name``, ``label`` (a class index or set out of range) and
+    ``repeated_label`` (an image listed before).
+    """
+
+    file: str
+    line: int
+    code: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
 
 
 def _has_columns(header: str) -> bool:
