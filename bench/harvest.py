@@ -8,11 +8,14 @@ and peak memory.
 
     python bench/harvest.py [--faces 400] [--latency 0.3] [--concurrency 8]
     python bench/harvest.py --full [--latency 0]     # the whole real data (needs ../shared)
+    python bench/harvest.py --full --latency 0.05 --concurrency 4   # issue 13's target
 
 ``--full`` builds the full-scale upstream of the real KaoKore 1.2 and 1.3 data
 (:mod:`kaokore.mirror.upstream`: 9,683 faces, 1,666 pages, 107 curations), harvests it
 (feed, curations, manifests, info.json, crops), checks it against the official 1.2 files
-and prints faces/s, time, requests, a second run's figures and peak memory.
+and prints faces/s, time, requests, the CPU of the ingest and of the server process, with a
+latency the share reached of the host's limit (its requests x latency / concurrency: every
+document is on the one local host), a second run's figures and peak memory.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import resource
 import shutil
@@ -174,8 +178,22 @@ def make_mirror(
     return chosen
 
 
+class Served(str):
+    """The base URL of a ``kaokore serve`` process, which also tells its CPU time so far."""
+
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU of the server process (Linux ``/proc``; NaN elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def served(mirror: Path, latency: float) -> Iterator[str]:
+def served(mirror: Path, latency: float) -> Iterator[Served]:
     """``kaokore serve`` in its own process, as an upstream host would be: no shared GIL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -203,7 +221,9 @@ def served(mirror: Path, latency: float) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        base = Served(f"http://127.0.0.1:{port}")
+        base.pid = process.pid
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -233,8 +253,6 @@ def baseline(base_url: str, faces: list[tuple[str, tuple[int, int, int, int]]]) 
 
 def full(latency: float, concurrency: int) -> None:
     """The whole of the real data: build the upstream, harvest it twice, check, print."""
-    import os
-
     from kaokore.mirror.realcheck import check_against_official
     from kaokore.mirror.upstream import FEED_PATH, build_upstream
 
@@ -249,7 +267,11 @@ def full(latency: float, concurrency: int) -> None:
         database = open_database(Settings(home=root / "home"))
         settings = ClientSettings(host_concurrency=concurrency, host_rate=0)
         with served(upstream.root, latency) as base_url:
-            start = time.perf_counter()
+            start, cpu, server_cpu = (
+                time.perf_counter(),
+                time.process_time(),
+                base_url.cpu_seconds(),
+            )
             first = asyncio.run(
                 harvest(
                     database,
@@ -259,6 +281,8 @@ def full(latency: float, concurrency: int) -> None:
                 )
             )
             first_time = time.perf_counter() - start
+            first_cpu = time.process_time() - cpu
+            first_server_cpu = base_url.cpu_seconds() - server_cpu
             start = time.perf_counter()
             second = asyncio.run(
                 harvest(database, [], client_settings=settings, options=HarvestOptions())
@@ -274,6 +298,13 @@ def full(latency: float, concurrency: int) -> None:
          f"{upstream.pages} pages, {upstream.works} curations; built in {build_time:.1f} s"),
         ("first ingest", f"{first_time:.1f} s, {upstream.faces / first_time:.1f} faces/s, "
          f"{first.requests} requests, {first.bytes_received / 1e6:.1f} MB, ok={first.ok}"),
+        ("CPU: ingest process, server process", f"{first_cpu:.1f} s, {first_server_cpu:.1f} s"),
+        *(
+            [(f"host limit ({first.requests} requests x {latency * 1000:.0f} ms / {concurrency})",
+              f"{first.requests * latency / concurrency:.1f} s; reached "
+              f"{first.requests * latency / concurrency / first_time:.0%}")]
+            if latency > 0 else []
+        ),
         ("defects handled", ", ".join(f"{c} ({o}) {n}" for (c, o), n in sorted(first.defects.items()))),
         ("second, no-change ingest", f"{second_time:.1f} s, {second.requests} requests "
          f"({second.conditional_requests} conditional), {second.bytes_received} bytes, ok={second.ok}"),

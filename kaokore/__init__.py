@@ -7,7 +7,7 @@ on first use so that ``import kaokore`` stays cheap (docs/python.md shows them i
 
     import kaokore
     db = kaokore.open_database(kaokore.Settings(home="kaokore-demo"))
-    kaokore.faces(db, status="warrior")
+    kaokore.faces(db, where=kaokore.query.FaceFilter(status="warrior"))
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from kaokore.commands import review as review_commands
 from kaokore.commands import serve as serve_commands
 from kaokore.commands import train as train_commands
 from kaokore.commands import web as web_commands
-from kaokore.commands.common import AppState, DbOption, HomeOption
+from kaokore.commands.common import AppState, DbOption, HomeOption, cli_message
 from kaokore.config import Settings
 from kaokore.errors import KaokoreError, operational_error
 
@@ -58,7 +58,7 @@ class KaokoreGroup(TyperGroup):
         except KaokoreError as exc:
             if debug:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {cli_message(exc)}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.UsageError as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":
@@ -139,11 +139,7 @@ app.add_typer(query_commands.app, name="query")
 app.command("sql")(research_commands.sql)
 app.command("sparql")(research_commands.sparql)
 app.command("similar")(research_commands.similar)
-app.add_typer(research_commands.export_app, name="export")
-research_commands.export_app.command("imagefolder")(export_commands.imagefolder)
-research_commands.export_app.command("parquet")(export_commands.parquet)
-research_commands.export_app.command("webdataset")(export_commands.webdataset)
-research_commands.export_app.command("reviewed")(review_commands.export_reviewed)
+app.add_typer(export_commands.app, name="export")
 app.add_typer(train_commands.app, name="train")
 app.add_typer(gan_commands.app, name="gan")
 app.add_typer(paint_commands.app, name="paint")

@@ -8,6 +8,8 @@ mistakes stay ``ValueError``/``TypeError``.
 
     KaokoreError                      exit 1 unless stated
     ├── UsageError                    exit 2: a bad option, argument or combination
+    │   ├── ArgumentError             (argument, value) a library argument's value cannot work
+    │   │   └── UnknownValueError     a filter value that no face, work or release has
     │   └── QueryLimitError           a query ran past its time or memory bound
     ├── DatabaseError                 exit 2: the database cannot be used as it is
     │   ├── NotAKaokoreDatabase       the file or schema is not a kaokore database
@@ -29,6 +31,7 @@ from __future__ import annotations
 import errno
 
 __all__ = [
+    "ArgumentError",
     "CompileError",
     "DatabaseBehindHead",
     "DatabaseError",
@@ -44,6 +47,7 @@ __all__ = [
     "ReadOnlyDatabase",
     "ReleaseError",
     "ReleaseExistsError",
+    "UnknownValueError",
     "UsageError",
     "operational_error",
 ]
@@ -59,6 +63,31 @@ class UsageError(KaokoreError):
     """An option, argument or combination of them that cannot work."""
 
     exit_code = 2
+
+
+class ArgumentError(UsageError):
+    """An argument of a library function has a value that cannot work.
+
+    Why the argument is kept apart from the words: the library speaks of its keyword
+    (``agent 'robot': use human or machine``), the CLI of its flag (``--agent 'robot' ...``);
+    the CLI rewords the message with :meth:`worded` in one place (``kaokore.commands.common``).
+    """
+
+    def __init__(self, argument: str, value: object, reason: str) -> None:
+        self.argument = argument
+        self.value = value
+        self.reason = reason
+        super().__init__(self.worded(argument))
+
+    def worded(self, name: str) -> str:
+        """The message with the argument called ``name`` (a flag, a URL parameter)."""
+        shown = repr(self.value) if isinstance(self.value, str) else str(self.value)
+        return f"{name} {shown}: {self.reason}"
+
+
+class UnknownValueError(ArgumentError):
+    """A filter value that exists nowhere (no face, work or release has it): a typo, most
+    likely, so an error with suggestions rather than an empty result."""
 
 
 class QueryLimitError(UsageError):

@@ -1,8 +1,9 @@
 """``kaokore query``: faces, statistics and history, as tables, CSV, JSON or contact sheets.
 
-Thin shells over :mod:`kaokore.query`: each option is a keyword of the library function
-(``--status warrior`` is ``faces(db, status="warrior")``). The filter options are defined
-once here and shared by ``kaokore export``, ``kaokore sparql`` and ``kaokore similar``.
+Thin shells over :mod:`kaokore.query`: the filter options are the fields of
+:class:`~kaokore.query.FaceFilter` (``--status warrior`` is
+``faces(db, where=FaceFilter(status="warrior"))``), added by
+:func:`~kaokore.commands.common.face_filter_options` here as in every filtering command.
 """
 
 from __future__ import annotations
@@ -15,26 +16,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kaokore.commands.common import console, open_db
+from kaokore.commands.common import console, face_filter_options, open_db
 from kaokore.errors import UsageError
+from kaokore.face_filter import FaceFilter
 
 __all__ = [
-    "FILTER_HELP",
-    "AgentOption",
-    "GenderOption",
-    "HolderOption",
     "LimitOption",
-    "OrientationOption",
     "OutOption",
-    "PeriodOption",
-    "RecordIdOption",
-    "ReleaseOption",
-    "StatusOption",
-    "TagOption",
-    "TextOption",
-    "WorkOption",
+    "TableFormatOption",
     "app",
-    "collect_filters",
     "emit",
     "note",
     "print_table",
@@ -45,136 +35,18 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-_FILTERS = "Filters"
-
-WorkOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--work", help="原典: the work's title (repeat for several).", rich_help_panel=_FILTERS
-    ),
-]
-HolderOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--holder",
-        help="所蔵: the holder, in Japanese or English ('Kyoto University').",
-        rich_help_panel=_FILTERS,
-    ),
-]
-RecordIdOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--record-id",
-        help="The holder's record id: DOI, RB..., or a Keio call number ('@' or '-').",
-        rich_help_panel=_FILTERS,
-    ),
-]
-GenderOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--gender", help="性別: male/男, female/女, unknown/不明.", rich_help_panel=_FILTERS
-    ),
-]
-StatusOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--status",
-        help="身分: noble/貴族, warrior/武士, incarnation/化身, commoner/庶民, monk/僧侶, "
-        "animal/動物, priest/神職, unknown/不明.",
-        rich_help_panel=_FILTERS,
-    ),
-]
-OrientationOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--orientation",
-        help="向き: three-quarter/四分の三, profile/横, back/後, front/正面, unknown/不明.",
-        rich_help_panel=_FILTERS,
-    ),
-]
-TagOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag", help="タグ: repeat; every tag must be present.", rich_help_panel=_FILTERS
-    ),
-]
-TextOption = Annotated[
-    str | None,
-    typer.Option(
-        "--text",
-        help="Free text: a substring of any label value or English value name.",
-        rich_help_panel=_FILTERS,
-    ),
-]
-PeriodOption = Annotated[
-    str | None,
-    typer.Option(
-        "--period",
-        help="Faces whose 制作年 range overlaps: 1600-1650, 1600, 1600-, -1650, 江戸前期, 元禄.",
-        rich_help_panel=_FILTERS,
-    ),
-]
-AgentOption = Annotated[
-    str | None,
-    typer.Option(
-        "--agent",
-        help="human or machine: who asserted the matching labels.",
-        rich_help_panel=_FILTERS,
-    ),
-]
-ReleaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--release",
-        help="Members of a release: 1.3, official:1.3 or built:1.0.",
-        rich_help_panel=_FILTERS,
-    ),
-]
 LimitOption = Annotated[
     int | None,
     typer.Option("--limit", min=0, help="At most this many faces (0: all).", show_default=False),
 ]
+#: ``--format`` of the commands that print rows: a table, or CSV/JSON for other programs.
+TableFormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
 OutOption = Annotated[
     Path | None,
     typer.Option(
         "--out", "-o", help="Write to this file instead of standard output.", show_default=False
     ),
 ]
-
-FILTER_HELP = (
-    "Filters combine with AND; several values of one filter with OR (tags: all must match). "
-    "Japanese values and English names are both accepted."
-)
-
-
-def collect_filters(
-    *,
-    work: list[str] | None,
-    holder: list[str] | None,
-    record_id: list[str] | None,
-    gender: list[str] | None,
-    status: list[str] | None,
-    orientation: list[str] | None,
-    tag: list[str] | None,
-    text: str | None,
-    period: str | None,
-    agent: str | None,
-    release: str | None,
-) -> dict[str, Any]:
-    """The options as the keyword arguments of :func:`kaokore.query.faces`."""
-    return {
-        "work": work or None,
-        "holder": holder or None,
-        "record_id": record_id or None,
-        "gender": gender or None,
-        "status": status or None,
-        "orientation": orientation or None,
-        "tag": tag or None,
-        "text": text,
-        "period": period,
-        "agent": agent,
-        "release": release,
-    }
 
 
 def print_table(
@@ -220,19 +92,10 @@ TABLE_ROWS = 100
 
 
 @app.command("faces")
+@face_filter_options
 def faces_command(
     ctx: typer.Context,
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
+    where: FaceFilter,
     limit: LimitOption = None,
     format: Annotated[
         str,
@@ -262,14 +125,10 @@ def faces_command(
     if fmt == "contact" and out is None:
         raise UsageError("--format contact writes a PNG: give --out FILE.png")
     database = open_db(ctx, read_only=True)
-    filters = collect_filters(
-        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
-        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
-    )  # fmt: skip
     shown_limit = limit or None
     if fmt == "table" and shown_limit is None:
         shown_limit = TABLE_ROWS
-    rows = faces(database, limit=shown_limit, **filters)
+    rows = faces(database, where=where, limit=shown_limit)
     if fmt == "csv" or fmt == "json":
         from kaokore.query.output import to_csv, to_json
 
@@ -288,7 +147,7 @@ def faces_command(
         missing = sum(1 for row in rows if row.blob_path is None)
         note(f"Wrote {out}: {len(rows)} faces ({missing} without a stored crop)")
         return
-    total = count_faces(database, **filters)
+    total = count_faces(database, where=where)
     caption = f"{len(rows)} of {total} faces"
     if len(rows) < total:
         caption += " (use --limit, or --format csv for all)"
@@ -308,6 +167,7 @@ def _period_text(row: Any) -> str:
 
 
 @app.command("stats")
+@face_filter_options
 def stats_command(
     ctx: typer.Context,
     by: Annotated[
@@ -318,18 +178,8 @@ def stats_command(
             "tag, theme, period, century, agent, release (or 原典, 身分 ...).",
         ),
     ],
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    where: FaceFilter,
+    format: TableFormatOption = "table",
     out: OutOption = None,
 ) -> None:
     """Count the matching faces by one or more columns, with each count's share of them.
@@ -350,11 +200,7 @@ def stats_command(
 
     fmt = check_format(format, ("table", "csv", "json"))
     database = open_db(ctx, read_only=True)
-    filters = collect_filters(
-        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
-        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
-    )  # fmt: skip
-    result = stats(database, by=by, **filters)
+    result = stats(database, by=by, where=where)
     records = result.as_dicts()
     columns = list(records[0]) if records else [*result.columns, "count", "share"]
     if fmt == "csv":
@@ -377,7 +223,7 @@ def history_command(
             help="A face id, a face key, a curation member id or a file name (00000572.jpg)."
         ),
     ],
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
 ) -> None:
     """Show every annotation a face ever had, who asserted it, when, and its state now.
@@ -437,7 +283,7 @@ def diff_command(
     limit: Annotated[
         int, typer.Option("--limit", help="Rows shown in a table (0: all; CSV/JSON: all).")
     ] = 50,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
 ) -> None:
     """What changed from A to B: faces added, removed, and relabelled (label, old, new, who, when).

@@ -1,8 +1,7 @@
-"""``kaokore sql``, ``kaokore sparql``, ``kaokore similar`` and ``kaokore export rdf|curation``.
+"""``kaokore sql``, ``kaokore sparql`` and ``kaokore similar``: shells over :mod:`kaokore.query`.
 
-Thin shells over :mod:`kaokore.query`. ``export_app`` is the ``kaokore export`` group: other
-modules add their own formats to it (``imagefolder``, ``parquet``, ``webdataset``) with
-``@export_app.command(...)``, so keep it importable without side effects.
+The export formats of query results (``kaokore export rdf|curation``) live with the other
+export commands in :mod:`kaokore.commands.export`.
 """
 
 from __future__ import annotations
@@ -12,35 +11,20 @@ from typing import Annotated
 
 import typer
 
-from kaokore.commands.common import MaxRowsOption, TimeoutOption, open_db
+from kaokore.commands.common import MaxRowsOption, TimeoutOption, face_filter_options, open_db
 from kaokore.commands.query import (
-    AgentOption,
-    GenderOption,
-    HolderOption,
     LimitOption,
-    OrientationOption,
     OutOption,
-    PeriodOption,
-    RecordIdOption,
-    ReleaseOption,
-    StatusOption,
-    TagOption,
-    TextOption,
-    WorkOption,
+    TableFormatOption,
     check_format,
-    collect_filters,
     emit,
     note,
     print_table,
 )
 from kaokore.errors import UsageError
+from kaokore.face_filter import FaceFilter
 
-__all__ = ["export_app", "similar", "sparql", "sql"]
-
-export_app = typer.Typer(
-    help="Export faces: as Linked Data (rdf), as a IIIF curation (curation), and more.",
-    no_args_is_help=True,
-)
+__all__ = ["similar", "sparql", "sql"]
 
 
 def _print_result(
@@ -85,7 +69,7 @@ def sql(
             help="One SELECT statement, or @FILE to read it from a file.", show_default=False
         ),
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     limit: LimitOption = None,
     out: OutOption = None,
     views: Annotated[
@@ -134,27 +118,18 @@ def sql(
     _print_result(result.columns, result.rows, fmt, out, truncated=result.truncated)
 
 
+@face_filter_options
 def sparql(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="A SPARQL query, or @FILE to read it from a file.")],
+    where: FaceFilter,
     graph: Annotated[
         Path | None,
         typer.Option(
             "--graph", help="Query this exported file (kaokore export rdf) instead of the database."
         ),
     ] = None,
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    format: TableFormatOption = "table",
     out: OutOption = None,
     timeout: TimeoutOption = 60.0,
     max_rows: MaxRowsOption = 10_000,
@@ -190,11 +165,6 @@ def sparql(
     from kaokore.query import sparql as run_sparql
 
     fmt = check_format(format, ("table", "csv", "json"))
-    filters = collect_filters(
-        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
-        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
-    )  # fmt: skip
-    given = {k: v for k, v in filters.items() if v}
     text_query = _read_query(query)
     database = None if graph is not None else open_db(ctx, read_only=True)
     result = run_sparql(
@@ -204,13 +174,15 @@ def sparql(
         timeout=timeout,
         max_rows=max_rows or None,
         max_memory=max_memory * 2**20 if max_memory else None,
-        **given,
+        where=where,
     )
     _print_result(result.columns, result.rows, fmt, out, truncated=result.truncated)
 
 
+@face_filter_options
 def similar(
     ctx: typer.Context,
+    where: FaceFilter,
     face: Annotated[
         str | None,
         typer.Argument(
@@ -244,17 +216,6 @@ def similar(
     recompute: Annotated[
         bool, typer.Option("--recompute", help="With --compute: redo every face.")
     ] = False,
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
     format: Annotated[
         str,
         typer.Option("--format", "-f", help="table, csv, json, contact (PNG) or curation (JSON)."),
@@ -283,16 +244,12 @@ def similar(
     from kaokore.query.embeddings import model_name
 
     fmt = check_format(format, ("table", "csv", "json", "contact", "curation"))
-    filters = collect_filters(
-        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
-        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
-    )  # fmt: skip
     database = open_db(ctx)
     if compute:
         if face is not None:
             raise UsageError("--compute computes embeddings for many faces; it takes no FACE")
         report = compute_embeddings(
-            database, model=model, checkpoint=checkpoint, recompute=recompute, **filters
+            database, model=model, checkpoint=checkpoint, recompute=recompute, where=where
         )
         typer.echo(
             f"{report.model}: {report.computed} computed, {report.unchanged} unchanged, "
@@ -304,7 +261,12 @@ def similar(
     if fmt in ("contact", "curation") and out is None:
         raise UsageError(f"--format {fmt} writes a file: give --out")
     query_row, neighbours = find_similar(
-        database, face, k=k, model=model_name(model, checkpoint), other_works=other_works, **filters
+        database,
+        face,
+        k=k,
+        model=model_name(model, checkpoint),
+        other_works=other_works,
+        where=where,
     )
     if fmt == "contact":
         from kaokore.query import contact_sheet
@@ -347,128 +309,3 @@ def similar(
         [[r[c] for c in shown] for r in records],
         title=f"Faces similar to {query_row.face_id} ({query_row.work}, {query_row.status})",
     )
-
-
-@export_app.command("rdf")
-def export_rdf_command(
-    ctx: typer.Context,
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="turtle or json-ld (also nt, xml).")
-    ] = "turtle",
-    out: OutOption = None,
-    base: Annotated[
-        str, typer.Option("--base", help="Base IRI for faces, works and holders.")
-    ] = "https://w3id.org/kaokore/id/",
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
-    limit: LimitOption = None,
-) -> None:
-    """Export the faces as Linked Data: W3C Web Annotations on their canvases.
-
-    Each face is an oa:Annotation whose target is its canvas (or image) with an
-    oa:FragmentSelector xywh=...; its labels are oa:TextualBody bodies with their agent;
-    works and holders link to their IIIF manifests.
-
-    Examples:
-
-    ```
-    kaokore export rdf --out faces.ttl
-    kaokore export rdf --format json-ld --status warrior --out warriors.jsonld
-    ```
-    """
-    from kaokore.query import export_rdf
-
-    filters = collect_filters(
-        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
-        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
-    )  # fmt: skip
-    text_out = export_rdf(
-        open_db(ctx, read_only=True),
-        format=format,
-        out=out,
-        base=base,
-        limit=limit or None,
-        **filters,
-    )
-    if text_out is not None:
-        typer.echo(text_out, nl=False)
-    else:
-        note(f"Wrote {out}")
-
-
-@export_app.command("curation")
-def export_curation_command(
-    ctx: typer.Context,
-    out: OutOption = None,
-    shape: Annotated[
-        str,
-        typer.Option(
-            "--as", help="curation (cr:Curation, IIIF Curation Viewer) or annotation-page (IIIF 3)."
-        ),
-    ] = "curation",
-    curation_id: Annotated[
-        str | None,
-        typer.Option(
-            "--id", help="The document's @id: the URL it will be served from.", show_default=False
-        ),
-    ] = None,
-    label: Annotated[
-        str | None, typer.Option("--label", help="The document's label.", show_default=False)
-    ] = None,
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
-    limit: LimitOption = None,
-) -> None:
-    """Export the matching faces as a IIIF curation the Curation Viewer can open.
-
-    One sc:Range per manifest, members canvas#xywh=... with the current labels as metadata.
-    Faces without a canvas (known only from the official files) cannot be members of a
-    curation and are left out (counted on standard error); `--as annotation-page` includes
-    them, targeting the image.
-
-    Examples:
-
-    ```
-    kaokore export curation --status warrior --period 1600-1650 --out warriors.json
-    kaokore export curation --work 酒呑童子 --as annotation-page --out shuten.json
-    ```
-    """
-    from kaokore.query import export_curation
-
-    if shape not in ("curation", "annotation-page"):
-        raise UsageError(f"--as {shape!r}: use curation or annotation-page")
-    filters = collect_filters(
-        work=work, holder=holder, record_id=record_id, gender=gender, status=status,
-        orientation=orientation, tag=tag, text=text, period=period, agent=agent, release=release,
-    )  # fmt: skip
-    result = export_curation(
-        open_db(ctx, read_only=True),
-        shape="annotation-page" if shape == "annotation-page" else "curation",
-        curation_id=curation_id,
-        label=label,
-        limit=limit or None,
-        **filters,
-    )
-    emit(result.to_json(), out)
-    message = f"{result.faces} faces exported"
-    if result.skipped:
-        message += f", {result.skipped} left out (no canvas: known only from the official files)"
-    note(message)

@@ -11,25 +11,11 @@ from typing import Annotated
 
 import typer
 
-from kaokore.commands.common import console, open_db, require_train_extra
-from kaokore.commands.query import (
-    AgentOption,
-    GenderOption,
-    HolderOption,
-    LimitOption,
-    OrientationOption,
-    PeriodOption,
-    RecordIdOption,
-    ReleaseOption,
-    StatusOption,
-    TagOption,
-    TextOption,
-    WorkOption,
-    collect_filters,
-    print_table,
-)
+from kaokore.commands.common import console, face_filter_options, open_db, require_train_extra
+from kaokore.commands.query import LimitOption, print_table
+from kaokore.face_filter import FaceFilter
 
-__all__ = ["export_reviewed", "require_review_extra", "suggest", "users_app"]
+__all__ = ["require_review_extra", "suggest", "users_app"]
 
 users_app = typer.Typer(
     help="Reviewers: the people who may write review decisions in `kaokore web --review`.",
@@ -63,8 +49,10 @@ def _say(line: str) -> None:
     console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+@face_filter_options
 def suggest(
     ctx: typer.Context,
+    where: FaceFilter,
     model: Annotated[
         Path,
         typer.Option(
@@ -87,17 +75,6 @@ def suggest(
     device: Annotated[
         str, typer.Option("--device", help="auto (a GPU when present), cpu or cuda.")
     ] = "auto",
-    work: WorkOption = None,
-    holder: HolderOption = None,
-    record_id: RecordIdOption = None,
-    gender: GenderOption = None,
-    status: StatusOption = None,
-    orientation: OrientationOption = None,
-    tag: TagOption = None,
-    text: TextOption = None,
-    period: PeriodOption = None,
-    agent: AgentOption = None,
-    release: ReleaseOption = None,
     limit: LimitOption = None,
 ) -> None:
     """Run a trained classifier over the faces with a crop and store its suggestions.
@@ -118,19 +95,6 @@ def suggest(
     require_train_extra("kaokore suggest", ("torch", "torchvision"))
     from kaokore.review.suggest import suggest as run_suggest
 
-    filters = collect_filters(
-        work=work,
-        holder=holder,
-        record_id=record_id,
-        gender=gender,
-        status=status,
-        orientation=orientation,
-        tag=tag,
-        text=text,
-        period=period,
-        agent=agent,
-        release=release,
-    )
     summary = run_suggest(
         open_db(ctx),
         model,
@@ -139,7 +103,7 @@ def suggest(
         device=device,
         limit=limit or None,
         progress=True,
-        **filters,
+        where=where,
     )
     seen = (
         f"{summary.in_training} seen in training"
@@ -205,45 +169,4 @@ def users_list(ctx: typer.Context) -> None:
         ("id", "name", "disabled"),
         [[r.id, r.name, r.disabled] for r in reviewers],
         caption=f"{len(reviewers)} reviewers",
-    )
-
-
-def export_reviewed(
-    ctx: typer.Context,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", "-o", help="Write to this file instead of standard output.", show_default=False
-        ),
-    ] = None,
-    curation_id: Annotated[
-        str | None,
-        typer.Option(
-            "--id",
-            help="The curation's @id [default: a urn:uuid of its faces].",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Export the reviewed labels as a cr:Curation the Curation Platform's editor can load.
-
-    One member per reviewed face (on its canvas), its metadata the face's human labels with
-    the reviewer's value in place of the experts' for each reviewed label.
-
-    Examples:
-
-    ```
-    kaokore export reviewed --out reviewed.json
-    ```
-    """
-    from kaokore.review.curation import reviewed_curation
-
-    result = reviewed_curation(open_db(ctx, read_only=True), out=out, curation_id=curation_id)
-    if out is None:
-        sys.stdout.write(result.to_json())
-    typer.echo(
-        f"{result.faces} reviewed faces exported"
-        + (f", {result.skipped} without a canvas left out" if result.skipped else "")
-        + (f" to {out}" if out else ""),
-        err=True,
     )

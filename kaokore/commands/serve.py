@@ -32,7 +32,12 @@ def serve(
         int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (0: any free port).")
     ] = 8000,
     latency: Annotated[
-        float, typer.Option("--latency", min=0.0, help="Seconds to wait before each answer.")
+        float,
+        typer.Option(
+            "--latency",
+            min=0.0,
+            help="Seconds each answer takes at least, from its request (the host's answer time).",
+        ),
     ] = 0.0,
     lenient: Annotated[
         bool,

@@ -448,7 +448,7 @@ def open_readonly(
 
         >>> from kaokore.db import open_readonly
         >>> with open_readonly("kaokore-data/kaokore.db", statement_timeout=10) as db:
-        ...     faces = kaokore.query.faces(db, status="warrior")
+        ...     faces = kaokore.query.faces(db, limit=10)
     """
     if database is None or isinstance(database, Settings):
         settings = database

@@ -226,8 +226,9 @@ class PoliteClient:
     ) -> FetchResult:
         """GET ``url`` with retries; conditional when ``etag``/``last_modified`` are given.
 
-        ``validate`` may raise :class:`TransientFetchError` for a body that is wrong in a way
-        a retry can fix (an HTML error page served with 200 where JSON or an image belongs).
+        ``validate`` (run in a worker thread) may raise :class:`TransientFetchError` for a body
+        that is wrong in a way a retry can fix (an HTML error page served with 200 where JSON
+        or an image belongs).
         Raises :class:`FetchError` when every attempt failed or the failure is permanent.
         """
         retrying = AsyncRetrying(
@@ -244,7 +245,9 @@ class PoliteClient:
                         url, etag=etag, last_modified=last_modified, accept=accept, probe=probe
                     )
                     if validate is not None and not result.not_modified:
-                        validate(result)
+                        # In a worker thread: decoding an image or a large document would
+                        # hold the loop (and every other request's turn) meanwhile.
+                        await asyncio.to_thread(validate, result)
                     return result
         except ConnectionFailedError as exc:
             raise self._host_down(exc) from exc

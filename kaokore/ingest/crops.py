@@ -14,7 +14,7 @@ import io
 import threading
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -130,9 +130,15 @@ async def fetch_crops(
     concurrency: int = 16,
     advance: Callable[[int], None] | None = None,
     set_total: Callable[[int], None] | None = None,
+    exclude: Collection[int] = (),
+    claims: Claims | None = None,
 ) -> None:
-    """Fetch crops for faces still pending or failed (all, or those in ``face_ids``)."""
-    jobs_by_service = _pending_jobs(database, face_ids, limit)
+    """Fetch crops for faces still pending or failed (all, or those in ``face_ids``).
+
+    ``exclude`` names faces this run already tried (their failures wait for the next run);
+    ``claims`` shares the run's claims (and their connection) instead of opening new ones.
+    """
+    jobs_by_service = _pending_jobs(database, face_ids, limit, exclude)
     total = sum(len(jobs) for jobs in jobs_by_service.values())
     if set_total is not None:
         set_total(total)
@@ -140,7 +146,8 @@ async def fetch_crops(
         return
     infos = await _service_infos(database, client, documents, report, list(jobs_by_service))
     gate = asyncio.Semaphore(concurrency)
-    claims = Claims(database)
+    own_claims = claims is None
+    claims = Claims(database) if claims is None else claims
     writer = _CropWriter(database, claims)
 
     async def run(job: _Job) -> None:
@@ -166,7 +173,8 @@ async def fetch_crops(
         await asyncio.gather(*(run(job) for jobs in jobs_by_service.values() for job in jobs))
     finally:
         writer.flush()
-        claims.close()
+        if own_claims:
+            claims.close()
 
 
 def isolated_crop_error(exc: Exception, face_key: str) -> Exception:
@@ -197,7 +205,10 @@ def _taken_elsewhere(database: Database, claims: Claims, job: _Job) -> bool:
 
 
 def _pending_jobs(
-    database: Database, face_ids: Sequence[int] | None, limit: int | None
+    database: Database,
+    face_ids: Sequence[int] | None,
+    limit: int | None,
+    exclude: Collection[int] = (),
 ) -> dict[int, list[_Job]]:
     query = (
         select(
@@ -224,6 +235,8 @@ def _pending_jobs(
     with database.session() as session:
         for face_id, key, x, y, w, h, service_id in session.execute(query):
             assert service_id is not None  # the query keeps faces with a service only
+            if face_id in exclude:
+                continue
             jobs[service_id].append(_Job(face_id, key, Box(x=x, y=y, w=w, h=h), service_id))
     return jobs
 

@@ -60,9 +60,14 @@ def parse_json(body: bytes, *, url: str, content_type: str | None = None) -> Any
         raise DocumentError("JSON nested too deeply to read", url=url, field="/") from exc
 
 
-def _validate_json(result: FetchResult) -> None:
-    assert result.body is not None
-    parse_json(result.body, url=result.url, content_type=result.content_type)
+class _ParsedJson:
+    """Parses a fetched body (inside the client's retry loop) and keeps what it parsed."""
+
+    data: Any = None
+
+    def __call__(self, result: FetchResult) -> None:
+        assert result.body is not None
+        self.data = parse_json(result.body, url=result.url, content_type=result.content_type)
 
 
 class DocumentFetcher:
@@ -87,8 +92,9 @@ class DocumentFetcher:
         last_modified = (
             stored.last_modified if (usable and conditional and stored is not None) else None
         )
+        parsed = _ParsedJson()
         result = await self.client.fetch(
-            url, etag=etag, last_modified=last_modified, accept=JSON_ACCEPT, validate=_validate_json
+            url, etag=etag, last_modified=last_modified, accept=JSON_ACCEPT, validate=parsed
         )
         if result.not_modified:
             assert stored is not None and stored.body is not None
@@ -104,7 +110,7 @@ class DocumentFetcher:
                 changed=False,
             )
         assert result.body is not None
-        data = parse_json(result.body, url=url, content_type=result.content_type)
+        data = parsed.data
         text = result.body.decode("utf-8-sig")
         sha256 = hashlib.sha256(result.body).hexdigest()
         changed = not (usable and stored is not None and stored.content_sha256 == sha256)

@@ -163,6 +163,14 @@ class _Harvest:
         self.curation_gate = asyncio.Semaphore(options.document_concurrency)
         self.write_lock = threading.Lock()
         self.claims = Claims(database)
+        #: Crops start as soon as their curation is stored, while the next documents are
+        #: fetched, so the hosts stay busy (not with --max-faces, whose budget counts faces
+        #: in order, nor in a dry run or without images).
+        self.pipelined = options.images and not options.dry_run and options.max_faces is None
+        self.crop_tasks: list[asyncio.Task[None]] = []
+        #: Faces whose crops this run has started: the final pass leaves their failures alone.
+        self.crops_started: set[int] = set()
+        self.crops_total = 0
 
     async def fetch(self, url: str, kind: str) -> FetchedDocument:
         """Fetch a document once per run; later asks in the same run reuse the answer."""
@@ -519,6 +527,33 @@ class _Harvest:
         self.report.count("faces", "unchanged", outcome.unchanged)
         self.report.count("faces", "deleted", outcome.deleted)
         self.progress.advance("faces", len(outcome.face_ids))
+        if self.pipelined and outcome.face_ids:
+            self.crops_started.update(outcome.face_ids)
+            self.crop_tasks.append(asyncio.create_task(self.crops_of(outcome.face_ids)))
+
+    async def crops_of(
+        self, face_ids: Sequence[int] | None, exclude: set[int] | None = None
+    ) -> None:
+        """Fetch the pending crops of ``face_ids`` (all pending faces when None)."""
+        await fetch_crops(
+            self.database,
+            self.client,
+            BlobStore(self.database.settings.blob_dir),
+            self.report,
+            documents=self.documents,
+            face_ids=face_ids,
+            limit=self.options.max_faces,
+            crop_size=self.options.crop_size,
+            concurrency=self.options.crop_concurrency,
+            advance=lambda n: self.progress.advance("crops", n),
+            set_total=self.more_crops,
+            exclude=exclude or (),
+            claims=self.claims,
+        )
+
+    def more_crops(self, n: int) -> None:
+        self.crops_total += n
+        self.progress.total("crops", self.crops_total)
 
 
 async def harvest(
@@ -538,19 +573,19 @@ async def harvest(
         client.on_host_down = getattr(progress, "host_down", None)
         run = _Harvest(database, client, options, progress)
         try:
+            if options.images and not options.dry_run:
+                await _remove_temporaries(database)
             for url in urls:
                 await run.source(url)
+            await asyncio.gather(*run.crop_tasks)
+            if options.images and not options.dry_run:
+                # Every other pending crop: earlier runs' failures, faces of unchanged
+                # curations, and all of them when crops were not pipelined.
+                await run.crops_of(None, exclude=run.crops_started)
         finally:
+            for task in run.crop_tasks:
+                task.cancel()
             run.claims.close()
-        if options.images and not options.dry_run:
-            await fetch_pending_crops(
-                database,
-                client,
-                run.report,
-                documents=run.documents,
-                options=options,
-                progress=progress,
-            )
         _count_requests(run.report, client)
     faces = run.report.counts["faces"]
     if not options.dry_run and (faces["new"] or faces["deleted"]):
@@ -577,13 +612,11 @@ async def fetch_pending_crops(
     progress: ProgressSink,
 ) -> None:
     """Fetch every pending (or previously failed) crop, up to ``options.max_faces``."""
-    blobs = BlobStore(database.settings.blob_dir)
-    if blobs.root.exists():
-        await asyncio.to_thread(blobs.remove_temporaries)
+    await _remove_temporaries(database)
     await fetch_crops(
         database,
         client,
-        blobs,
+        BlobStore(database.settings.blob_dir),
         report,
         documents=documents,
         limit=options.max_faces,
@@ -592,6 +625,13 @@ async def fetch_pending_crops(
         advance=lambda n: progress.advance("crops", n),
         set_total=lambda n: progress.total("crops", n),
     )
+
+
+async def _remove_temporaries(database: Database) -> None:
+    """Half-written blobs of a killed run go before this run writes any."""
+    blobs = BlobStore(database.settings.blob_dir)
+    if blobs.root.exists():
+        await asyncio.to_thread(blobs.remove_temporaries)
 
 
 async def fetch_crops_only(

@@ -37,7 +37,7 @@ from functools import cache
 from importlib import resources
 from typing import Final, Literal
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 
 __all__ = [
     "Era",
@@ -484,7 +484,8 @@ def parse_period_query(text: str) -> tuple[int | None, int | None]:
     """Read a ``--period`` argument: ``1600-1650``, ``1600``, ``1600-``, ``-1650``, a period
     or era name in Japanese (江戸前期, 元禄) or English (``early edo``, ``genroku``).
 
-    Raises :class:`UsageError` with the accepted forms when it cannot be read.
+    Raises :class:`~kaokore.errors.ArgumentError` (argument ``period``) with the accepted
+    forms when it cannot be read.
     """
     given = _normalise(text)
     match = re.fullmatch(r"(\d{3,4})?\s*(?:-|–|～|〜|~|\.\.)\s*(\d{3,4})?", given)
@@ -492,7 +493,7 @@ def parse_period_query(text: str) -> tuple[int | None, int | None]:
         low = int(match[1]) if match[1] else None
         high = int(match[2]) if match[2] else None
         if low is not None and high is not None and low > high:
-            raise UsageError(f"--period {text!r}: the start year {low} is after the end {high}")
+            raise ArgumentError("period", text, f"the start year {low} is after the end {high}")
         return low, high
     english = _english_names().get(_fold(given))
     if english is not None:
@@ -500,7 +501,9 @@ def parse_period_query(text: str) -> tuple[int | None, int | None]:
     parsed = parse_period(given)
     if parsed is not None and parsed.known:
         return parsed.year_from, parsed.year_to
-    raise UsageError(
-        f"Cannot read --period {text!r}. Use years (1600-1650, 1600, 1600-, -1650), "
-        "a period or era name (江戸前期, 元禄, 'early edo', genroku) or a value such as 慶安4."
+    raise ArgumentError(
+        "period",
+        text,
+        "cannot read it. Use years (1600-1650, 1600, 1600-, -1650), a period or era name "
+        "(江戸前期, 元禄, 'early edo', genroku) or a value such as 慶安4.",
     )

@@ -1,12 +1,14 @@
 """Research queries: the face database as a tool for art historians.
 
-One vocabulary for Python and the CLI (``kaokore query faces --status warrior`` is
-``faces(db, status="warrior")``). Every function takes the database as an open
+One vocabulary for Python and the CLI: the face filters are the fields of
+:class:`FaceFilter` (``kaokore query faces --status warrior`` is
+``faces(db, where=FaceFilter(status="warrior"))``), taken as ``where=`` by every function
+that selects faces. Every function takes the database as an open
 :class:`kaokore.db.Database`, a URL (``sqlite:///kaokore-data/kaokore.db``) or a SQLite path.
 
 * :func:`faces`, :func:`face_ids`, :func:`count_faces`: faces by work, holder, record id,
-  gender, status, orientation, tag, free text, period, agent and release; rows or a pandas
-  DataFrame.
+  gender, status, orientation, tag, free text, period, agent and release membership; rows
+  or a pandas DataFrame.
 * :func:`stats`: counts and shares by any columns (``by="work,status"``).
 * :func:`history`: every annotation a face ever had, and its state under the one rule.
 * :func:`diff`: faces added, removed and relabelled between two versions, releases or dates.

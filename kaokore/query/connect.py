@@ -1,6 +1,6 @@
 """Accepting a database in the forms notebooks use: an open Database, a URL, or Settings.
 
-Why: ``kaokore.query.faces("sqlite:///kaokore-data/kaokore.db", status="warrior")`` should
+Why: ``kaokore.query.faces("sqlite:///kaokore-data/kaokore.db", limit=10)`` should
 work in a notebook without boilerplate, and a database the caller opened must not be
 closed behind its back.
 """

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 from kaokore.query.connect import DatabaseLike, using_database
-from kaokore.query.faces import filter_of, load_rows, select_faces
+from kaokore.query.faces import load_rows, select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rows import FaceRow, Label
 
 __all__ = [
@@ -239,13 +240,13 @@ def export_curation(
     curation_id: str | None = None,
     label: str | None = None,
     limit: int | None = None,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> CurationExport:
-    """Export the faces matching the filters of :func:`kaokore.query.faces` as a curation
+    """Export the faces matching ``where`` (as in :func:`kaokore.query.faces`) as a curation
     (``shape="curation"``) or a Presentation 3 annotation page; write ``out`` if given."""
     if shape not in ("curation", "annotation-page"):
-        raise UsageError(f"--as {shape!r}: use curation or annotation-page")
-    face_filter = filter_of(filters)
+        raise ArgumentError("shape", shape, "use curation or annotation-page")
+    face_filter = where or FaceFilter()
     with using_database(database) as db, db.session() as session:
         rows = load_rows(session, select_faces(session, face_filter, limit=limit))
     title = label or f"kaokore: {face_filter.describe()}"

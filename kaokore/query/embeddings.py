@@ -33,10 +33,11 @@ from sqlalchemy import delete, select
 
 from kaokore.db.models import utcnow
 from kaokore.db.models_research import FaceEmbedding
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.contact import open_crop
-from kaokore.query.faces import filter_of, load_rows, select_faces
+from kaokore.query.faces import load_rows, select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rows import FaceRow
 
 __all__ = [
@@ -100,9 +101,11 @@ def _torch_extractor(model: str, checkpoint: Path | None) -> Extractor:
 
         from kaokore.learn.fid import load_extractor
     except ImportError as exc:
-        raise UsageError(
-            f"--model {model} needs torch and torchvision: pip install 'kaokore[train]' "
-            f"(or use --model {DEFAULT_MODEL}, which needs neither)"
+        raise ArgumentError(
+            "model",
+            model,
+            "needs torch and torchvision: pip install 'kaokore[train]' "
+            f"(or use {DEFAULT_MODEL}, which needs neither)",
         ) from exc
     if checkpoint is not None:
         network = load_extractor(checkpoint)
@@ -131,9 +134,11 @@ def _extractor(model: str, checkpoint: Path | None) -> Extractor:
         return _torch_extractor(model, checkpoint)
     if model == DEFAULT_MODEL:
         return _hist_hog_extractor
-    raise UsageError(
-        f"Unknown model {model!r}: use {DEFAULT_MODEL}, random-<torchvision arch> "
-        "(random-resnet18), or --checkpoint RUN_FOLDER for a trained classifier"
+    raise ArgumentError(
+        "model",
+        model,
+        f"unknown; use {DEFAULT_MODEL}, random-<torchvision arch> (random-resnet18), or a "
+        "checkpoint (a run folder of a trained classifier)",
     )
 
 
@@ -156,15 +161,15 @@ def compute_embeddings(
     batch_size: int = 64,
     recompute: bool = False,
     now: dt.datetime | None = None,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> EmbeddingReport:
-    """Compute and store the vectors of the faces matching the filters that have a crop.
+    """Compute and store the vectors of the faces matching ``where`` that have a crop.
 
     A face keeps its vector while its crop is unchanged; ``recompute=True`` redoes all.
     """
     name = model_name(model, checkpoint)
     extractor = _extractor(name if checkpoint is None else (model or "classifier"), checkpoint)
-    face_filter = filter_of(filters)
+    face_filter = where or FaceFilter()
     now = now or utcnow()
     computed = unchanged = without_crop = 0
     dims = 0

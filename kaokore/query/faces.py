@@ -28,10 +28,10 @@ from kaokore.db.models import (
     ReleaseMember,
     Work,
 )
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UnknownValueError
 from kaokore.periods import century_label, century_of, combine_periods
 from kaokore.query.connect import DatabaseLike, using_database
-from kaokore.query.filters import FaceFilter, Values, face_ids_select, not_indexed, validate
+from kaokore.query.filters import FaceFilter, face_ids_select, not_indexed, validate
 from kaokore.query.names import DERIVED_COLUMNS, label_key
 from kaokore.query.provenance import annotation_provenance
 from kaokore.query.rows import FaceRow, HistoryRow, Label, StatsResult, StatsRow
@@ -44,7 +44,6 @@ __all__ = [
     "count_faces",
     "face_ids",
     "faces",
-    "filter_of",
     "history",
     "load_rows",
     "resolve_face",
@@ -218,24 +217,12 @@ def _distinct_all(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def filter_of(filters: dict[str, Any]) -> FaceFilter:
-    """The FaceFilter of keyword filters, or the one passed as ``face_filter=``."""
-    given = filters.pop("face_filter", None)
-    if given is not None:
-        if filters:
-            raise TypeError("pass either face_filter= or filter keywords, not both")
-        if not isinstance(given, FaceFilter):
-            raise TypeError("face_filter must be a FaceFilter")
-        return given
-    return FaceFilter.build(**filters)
-
-
 def select_faces(
     session: Session, face_filter: FaceFilter, *, limit: int | None = None
 ) -> list[int]:
     """Ids of the faces matching ``face_filter`` (validated), in id order."""
     if limit is not None and limit < 0:
-        raise UsageError(f"--limit {limit}: use a positive number, or 0 for no limit")
+        raise ArgumentError("limit", limit, "use a positive number, or 0 for no limit")
     validate(session, face_filter)
     return list(session.scalars(face_ids_select(session, face_filter, limit=limit or None)))
 
@@ -244,20 +231,9 @@ def select_faces(
 def faces(
     database: DatabaseLike,
     *,
-    as_dataframe: Literal[False] = False,
+    where: FaceFilter | None = None,
     limit: int | None = None,
-    face_filter: FaceFilter | None = None,
-    work: Values = None,
-    holder: Values = None,
-    record_id: Values = None,
-    gender: Values = None,
-    status: Values = None,
-    orientation: Values = None,
-    tag: Values = None,
-    text: str | None = None,
-    period: str | tuple[int | None, int | None] | None = None,
-    agent: str | None = None,
-    release: str | None = None,
+    as_dataframe: Literal[False] = False,
 ) -> list[FaceRow]: ...
 
 
@@ -265,47 +241,33 @@ def faces(
 def faces(
     database: DatabaseLike,
     *,
-    as_dataframe: Literal[True],
+    where: FaceFilter | None = None,
     limit: int | None = None,
-    face_filter: FaceFilter | None = None,
-    work: Values = None,
-    holder: Values = None,
-    record_id: Values = None,
-    gender: Values = None,
-    status: Values = None,
-    orientation: Values = None,
-    tag: Values = None,
-    text: str | None = None,
-    period: str | tuple[int | None, int | None] | None = None,
-    agent: str | None = None,
-    release: str | None = None,
+    as_dataframe: Literal[True],
 ) -> pd.DataFrame: ...
 
 
 def faces(
     database: DatabaseLike,
     *,
-    as_dataframe: bool = False,
+    where: FaceFilter | None = None,
     limit: int | None = None,
-    **filters: Any,
+    as_dataframe: bool = False,
 ) -> list[FaceRow] | pd.DataFrame:
-    """The faces matching the filters, as rows (or a pandas DataFrame), in face id order.
+    """The faces matching ``where`` (all faces if None), as rows or a pandas DataFrame.
 
-    Filters (all optional, combined with AND; several values of one filter with OR, tags
-    with AND): ``work`` (原典), ``holder`` (所蔵, or its English name), ``record_id``,
-    ``gender``, ``status``, ``orientation`` (Japanese values or English names:
-    ``status="warrior"`` is ``status="武士"``), ``tag``, ``text`` (a substring of any label
-    value), ``period`` (``"1600-1650"``, ``"江戸前期"``: faces whose date range overlaps),
-    ``agent`` (``human``/``machine``: who asserted the matching labels), ``release``
-    (``"1.3"``, ``"official:1.3"``: release membership). ``limit=None`` returns all.
+    Rows come in face id order; ``limit=None`` returns all. The filters are the fields of
+    :class:`~kaokore.query.FaceFilter` (combined with AND; several values of one filter with
+    OR, tags with AND), which accepts Japanese values or English names.
 
     Example::
 
-        >>> from kaokore.query import faces
-        >>> rows = faces("kaokore-data/kaokore.db", status="warrior", period="1600-1650")
+        >>> from kaokore.query import FaceFilter, faces
+        >>> rows = faces("kaokore-data/kaokore.db",
+        ...              where=FaceFilter(status="warrior", period="1600-1650"))
         >>> rows[0].work, rows[0].status_en
     """
-    face_filter = filter_of(filters)
+    face_filter = where or FaceFilter()
     with using_database(database) as db, db.session() as session:
         rows = load_rows(session, select_faces(session, face_filter, limit=limit))
     if as_dataframe:
@@ -315,16 +277,17 @@ def faces(
     return rows
 
 
-def face_ids(database: DatabaseLike, *, limit: int | None = None, **filters: Any) -> list[int]:
-    """The ids of the faces matching the filters of :func:`faces`, without loading rows."""
-    face_filter = filter_of(filters)
+def face_ids(
+    database: DatabaseLike, *, where: FaceFilter | None = None, limit: int | None = None
+) -> list[int]:
+    """The ids of the faces matching ``where``, without loading rows."""
     with using_database(database) as db, db.session() as session:
-        return select_faces(session, face_filter, limit=limit)
+        return select_faces(session, where or FaceFilter(), limit=limit)
 
 
-def count_faces(database: DatabaseLike, **filters: Any) -> int:
-    """How many faces match the filters of :func:`faces`."""
-    face_filter = filter_of(filters)
+def count_faces(database: DatabaseLike, *, where: FaceFilter | None = None) -> int:
+    """How many faces match ``where`` (all faces if None)."""
+    face_filter = where or FaceFilter()
     with using_database(database) as db, db.session() as session:
         validate(session, face_filter)
         subquery = face_ids_select(session, face_filter).order_by(None).subquery()
@@ -466,24 +429,21 @@ def stats(
     database: DatabaseLike,
     *,
     by: str | Sequence[str],
-    face_filter: FaceFilter | None = None,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> StatsResult:
     """Count the matching faces by one or more columns, with each cell's share of the total.
 
     ``by`` names columns in English or Japanese: ``gender``, ``status``, ``orientation``,
     ``tag``, ``theme`` (or 性別, 身分 ...), and the derived ``work``, ``holder``,
     ``record_id``, ``period``, ``century``, ``agent``, ``release``; a comma-separated string
-    is split. Filters are those of :func:`faces`. Rows are sorted by count, largest first.
+    is split. ``where`` selects the faces, as in :func:`faces`. Rows are sorted by count,
+    largest first.
     """
     names = [part for part in (by.split(",") if isinstance(by, str) else list(by)) if part.strip()]
     if not names:
-        raise UsageError("--by needs at least one column, e.g. --by work,status")
+        raise ArgumentError("by", by, "needs at least one column, e.g. work,status")
     columns = [label_key(name) for name in names]
-    if face_filter is None:
-        face_filter = FaceFilter.build(**filters)
-    elif filters:
-        raise TypeError("pass either face_filter= or filter keywords, not both")
+    face_filter = where or FaceFilter()
     with using_database(database) as db, db.session() as session:
         if any(column in ("period", "century") for column in columns):
             counts, total = _stats_python(session, face_filter, columns)
@@ -519,7 +479,7 @@ def resolve_face(session: Session, face: int | str) -> int:
     if isinstance(face, int) or (isinstance(face, str) and face.strip().isdigit()):
         face_id = int(face)
         if session.get(Face, face_id) is None:
-            raise UsageError(f"No face with id {face_id}")
+            raise UnknownValueError("face", face_id, "no face has this id")
         return face_id
     text = face.strip()
     for column in (Face.key, Face.member_uri):
@@ -538,11 +498,15 @@ def resolve_face(session: Session, face: int | str) -> int:
     if len(members) == 1:
         return members[0]
     if len(members) > 1:
-        raise UsageError(
-            f"{text} names {len(members)} different faces in different releases; "
-            "give the face id or key instead"
+        raise ArgumentError(
+            "face",
+            text,
+            f"names {len(members)} different faces in different releases; "
+            "give the face id or key instead",
         )
-    raise UsageError(f"No face {text!r} (give a face id, a face key, a member id or a file name)")
+    raise UnknownValueError(
+        "face", text, "no such face (give a face id, a face key, a member id or a file name)"
+    )
 
 
 def history(database: DatabaseLike, face: int | str) -> list[HistoryRow]:

@@ -1,10 +1,13 @@
-"""Face filters: one vocabulary for ``kaokore query faces`` options and ``faces(...)`` keywords.
+"""Face filters: one vocabulary for the CLI's filter options and the library's ``where=``.
 
 Why one dataclass: every research command (query faces, query stats, export rdf, export
-curation, similar) selects faces the same way, so the options, their English/Japanese
-equivalence and their SQL are written once. Filters of different kinds combine with AND;
-several values of one filter (``--status noble --status warrior``) combine with OR, except
-tags, which must all be present.
+curation, similar, review suggest) selects faces the same way, so the filters, their
+English/Japanese equivalence, their help text and their SQL are written once: every
+library function takes ``where: FaceFilter``, and the CLI derives its options from the
+fields (``commands.common.face_filter_options``). :class:`FaceFilter` itself is defined in
+:mod:`kaokore.face_filter`; this module is its SQL. Filters of different kinds combine with
+AND; several values of one filter (``--status noble --status warrior``) combine with OR,
+except tags, which must all be present.
 
 The SQL uses only ``face_id IN (SELECT face_id FROM current_labels WHERE label = ? AND value
 IN (...))``, which the ``(label, value)`` index serves, so a selective filter never scans the
@@ -15,7 +18,6 @@ face relabelled by a later version matches its new value only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
@@ -23,128 +25,25 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from sqlalchemy.orm import Session
 
 from kaokore.db.models import CurrentLabel, Face, Release, ReleaseMember, Work
-from kaokore.errors import UsageError
-from kaokore.periods import parse_period, parse_period_query
-from kaokore.vocab import RECORD_ID_KEYS, VALUE_ENGLISH, japanese_value
+from kaokore.errors import UnknownValueError
+from kaokore.face_filter import FaceFilter, FilterOption, filter_fields, release_parts
+from kaokore.periods import parse_period
+from kaokore.vocab import RECORD_ID_KEYS, VALUE_ENGLISH
 
-__all__ = ["FaceFilter", "Values", "face_ids_select", "not_indexed", "validate"]
-
-#: A filter value as Python callers give it: one value, several, or None for "any".
-Values = str | Sequence[str] | None
-
-_CLOSED_KEYS = {"gender": "性別", "status": "身分", "orientation": "向き", "holder": "所蔵"}
-
-
-def _tuple(values: Values) -> tuple[str, ...]:
-    if values is None:
-        return ()
-    if isinstance(values, str):
-        return (values,)
-    return tuple(values)
+__all__ = [
+    "FaceFilter",
+    "FilterOption",
+    "face_ids_select",
+    "filter_fields",
+    "not_indexed",
+    "validate",
+]
 
 
 def _record_forms(value: str) -> tuple[str, ...]:
     """A record id as given and with Keio's ``@`` written ``-`` (both forms occur)."""
     cleaned = value.strip()
     return tuple(dict.fromkeys((cleaned, cleaned.replace("@", "-"))))
-
-
-def _release_parts(release: str) -> tuple[str | None, tuple[str, ...]]:
-    """``official:1.3`` -> (``official``, versions); ``1.3`` or ``v1.3`` -> (None, both forms)."""
-    kind: str | None = None
-    version = release.strip()
-    if ":" in version:
-        kind, _, version = version.partition(":")
-        kind = kind.strip().lower()
-        if kind not in ("built", "official"):
-            raise UsageError(f"--release {release!r}: the kind must be built or official")
-    bare = version[1:] if version[:1] in ("v", "V") else version
-    return kind, tuple(dict.fromkeys((version, bare, f"v{bare}")))
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class FaceFilter:
-    """Which faces a query is about; empty fields do not filter. Values are Japanese.
-
-    Build it with :meth:`build`, which accepts English names (``status="warrior"``), single
-    values or sequences, and a ``period`` as text (``"1600-1650"``, ``"江戸前期"``).
-    """
-
-    work: tuple[str, ...] = ()
-    holder: tuple[str, ...] = ()
-    record_id: tuple[str, ...] = ()
-    gender: tuple[str, ...] = ()
-    status: tuple[str, ...] = ()
-    orientation: tuple[str, ...] = ()
-    tag: tuple[str, ...] = ()
-    text: str | None = None
-    period: tuple[int | None, int | None] | None = None
-    agent: str | None = None
-    release: str | None = None
-    include_deleted: bool = False
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        work: Values = None,
-        holder: Values = None,
-        record_id: Values = None,
-        gender: Values = None,
-        status: Values = None,
-        orientation: Values = None,
-        tag: Values = None,
-        text: str | None = None,
-        period: str | tuple[int | None, int | None] | None = None,
-        agent: str | None = None,
-        release: str | None = None,
-        include_deleted: bool = False,
-    ) -> FaceFilter:
-        """Normalise user input: English names to Japanese, text periods to years."""
-        if agent is not None:
-            agent = agent.strip().lower()
-            if agent not in ("human", "machine"):
-                raise UsageError(f"--agent {agent!r}: use human or machine")
-        if isinstance(period, str):
-            period = parse_period_query(period)
-        if text is not None and not text.strip():
-            text = None
-        return cls(
-            work=tuple(v.strip() for v in _tuple(work)),
-            holder=tuple(japanese_value("所蔵", v.strip()) for v in _tuple(holder)),
-            record_id=tuple(v.strip() for v in _tuple(record_id)),
-            gender=tuple(japanese_value("性別", v.strip()) for v in _tuple(gender)),
-            status=tuple(japanese_value("身分", v.strip()) for v in _tuple(status)),
-            orientation=tuple(japanese_value("向き", v.strip()) for v in _tuple(orientation)),
-            tag=tuple(v.strip() for v in _tuple(tag)),
-            text=text.strip() if text else None,
-            period=period,
-            agent=agent,
-            release=release.strip() if release else None,
-            include_deleted=include_deleted,
-        )
-
-    @property
-    def empty(self) -> bool:
-        """Whether the filter selects every face."""
-        return self == FaceFilter(include_deleted=self.include_deleted)
-
-    def describe(self) -> str:
-        """The filter as options, for captions and curation labels."""
-        parts: list[str] = []
-        for name in ("work", "holder", "record_id", "gender", "status", "orientation", "tag"):
-            for value in getattr(self, name):
-                parts.append(f"{name}={value}")
-        if self.text:
-            parts.append(f"text={self.text}")
-        if self.period:
-            low, high = self.period
-            parts.append(f"period={'' if low is None else low}-{'' if high is None else high}")
-        if self.agent:
-            parts.append(f"agent={self.agent}")
-        if self.release:
-            parts.append(f"release={self.release}")
-        return ", ".join(parts) if parts else "all faces"
 
 
 def not_indexed(column: Any) -> Any:
@@ -192,38 +91,48 @@ def validate(session: Session, face_filter: FaceFilter) -> None:
 
     Values of the closed vocabularies (gender, status, orientation, holder) are valid when
     :mod:`kaokore.vocab` knows them, even if no face has them yet. Each check is an index
-    seek; the list of known values is read only to word the error.
+    seek; the list of known values is read only to word the error
+    (:class:`~kaokore.errors.UnknownValueError`, naming the keyword).
     """
-    for name, key in _CLOSED_KEYS.items():
+    for item, option in filter_fields():
+        key = option.vocabulary
+        if key is None:
+            continue
         english = VALUE_ENGLISH.get(key, {})
-        work_column = Work.holder if name == "holder" else None
-        for value in getattr(face_filter, name):
+        work_column = Work.holder if item.name == "holder" else None
+        for value in getattr(face_filter, item.name):
             if value in english or _exists(session, key, value, work_column):
                 continue
             known = _present(session, [key])
             if work_column is not None:
                 known |= {h for h in session.scalars(select(Work.holder).distinct()) if h}
             names = [f"{en} ({ja})" for ja, en in english.items()] + sorted(known - set(english))
-            raise UsageError(f"Unknown {name} {value!r}. Valid values are: {', '.join(names)}")
+            raise UnknownValueError(
+                item.name, value, f"not a known value. Valid values are: {', '.join(names)}"
+            )
     for value in face_filter.work:
         if not _exists(session, "原典", value, Work.label):
             known = _present(session, ["原典"]) | {
                 w for w in session.scalars(select(Work.label).distinct()) if w
             }
-            raise UsageError(f"No work titled {value!r}.{_suggest(value, known)}")
+            raise UnknownValueError(
+                "work", value, f"no work has this title.{_suggest(value, known)}"
+            )
     for value in face_filter.tag:
         if not _exists(session, "タグ", value):
             known = _present(session, ["タグ"])
-            raise UsageError(f"No face has the tag {value!r}.{_suggest(value, known)}")
-    if face_filter.release:
-        kind, versions = _release_parts(face_filter.release)
+            raise UnknownValueError("tag", value, f"no face has this tag.{_suggest(value, known)}")
+    if face_filter.in_release:
+        kind, versions = release_parts(face_filter.in_release)
         query = select(Release.kind, Release.version).where(Release.version.in_(versions))
         if kind:
             query = query.where(Release.kind == kind)
         if session.execute(query).first() is None:
             have = [f"{k}:{v}" for k, v in session.execute(select(Release.kind, Release.version))]
             listed = ", ".join(sorted(have)) or "none"
-            raise UsageError(f"No release {face_filter.release!r}. Releases: {listed}")
+            raise UnknownValueError(
+                "in_release", face_filter.in_release, f"no such release. Releases: {listed}"
+            )
 
 
 # --- SQL ----------------------------------------------------------------------------------
@@ -315,9 +224,7 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
     """The WHERE conditions on ``faces`` that implement ``face_filter``."""
     f = face_filter
     agent = f.agent
-    conditions: list[ColumnElement[bool]] = []
-    if not f.include_deleted:
-        conditions.append(Face.deleted.is_(False))
+    conditions: list[ColumnElement[bool]] = [Face.deleted.is_(False)]
 
     def labelled_or_work(
         labels: Sequence[str], values: Sequence[str], work_column: Any
@@ -363,8 +270,8 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
                 Face.work_id.in_(select(Work.id).where(Work.label.ilike(pattern, escape="\\"))),
             )
         )
-    if f.period is not None:
-        conditions.append(_period_condition(session, *f.period))
+    if f.years is not None:
+        conditions.append(_period_condition(session, *f.years))
     if agent and not (
         f.gender
         or f.status
@@ -378,8 +285,8 @@ def face_conditions(session: Session, face_filter: FaceFilter) -> list[ColumnEle
         conditions.append(
             Face.id.in_(select(CurrentLabel.face_id).where(CurrentLabel.agent == agent))
         )
-    if f.release:
-        kind, versions = _release_parts(f.release)
+    if f.in_release:
+        kind, versions = release_parts(f.in_release)
         members = (
             select(ReleaseMember.face_id)
             .join(Release, Release.id == ReleaseMember.release_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from kaokore import vocab
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 
 __all__ = [
     "AGENTS",
@@ -60,7 +60,7 @@ def label_key(name: str) -> str:
     """
     cleaned = name.strip()
     if not cleaned:
-        raise UsageError("An empty column name was given to --by")
+        raise ArgumentError("by", name, "an empty column name")
     lowered = cleaned.lower()
     if lowered in DERIVED_COLUMNS:
         return lowered

@@ -31,8 +31,10 @@ from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
+from kaokore.errors import ArgumentError
 from kaokore.query.connect import DatabaseLike, using_database
-from kaokore.query.faces import filter_of, load_rows, select_faces
+from kaokore.query.faces import load_rows, select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.names import english_value
 from kaokore.query.rows import FaceRow
 from kaokore.vocab import KEY_ENGLISH
@@ -201,34 +203,35 @@ def faces_graph(rows: Iterable[FaceRow], *, base: str = DEFAULT_BASE) -> Graph:
 
 
 def build_graph(
-    database: DatabaseLike, *, base: str = DEFAULT_BASE, limit: int | None = None, **filters: Any
+    database: DatabaseLike,
+    *,
+    where: FaceFilter | None = None,
+    base: str = DEFAULT_BASE,
+    limit: int | None = None,
 ) -> Graph:
-    """The graph of the faces matching the filters of :func:`kaokore.query.faces`."""
-    face_filter = filter_of(filters)
+    """The graph of the faces matching ``where`` (as in :func:`kaokore.query.faces`)."""
     with using_database(database) as db, db.session() as session:
-        rows = load_rows(session, select_faces(session, face_filter, limit=limit))
+        rows = load_rows(session, select_faces(session, where or FaceFilter(), limit=limit))
     return faces_graph(rows, base=base)
 
 
 def export_rdf(
     database: DatabaseLike,
     *,
+    where: FaceFilter | None = None,
     format: str = "turtle",
     out: Path | None = None,
     base: str = DEFAULT_BASE,
     limit: int | None = None,
-    **filters: Any,
 ) -> str | None:
-    """Serialise the faces matching the filters as Turtle or JSON-LD (also ``nt``, ``xml``).
+    """Serialise the faces matching ``where`` as Turtle or JSON-LD (also ``nt``, ``xml``).
 
     Writes ``out`` and returns None when given; returns the text otherwise.
     """
     rdflib_format = _RDFLIB_FORMATS.get(format.lower())
     if rdflib_format is None:
-        from kaokore.errors import UsageError
-
-        raise UsageError(f"--format {format!r}: use turtle or json-ld (or nt, xml)")
-    graph = build_graph(database, base=base, limit=limit, **filters)
+        raise ArgumentError("format", format, "use turtle or json-ld (or nt, xml)")
+    graph = build_graph(database, where=where, base=base, limit=limit)
     options: dict[str, Any] = {}
     if rdflib_format == "json-ld":
         options["context"] = {prefix: str(ns) for prefix, ns in NAMESPACES.items()}

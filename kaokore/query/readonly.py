@@ -28,7 +28,7 @@ from itertools import islice
 from typing import Any, Final
 
 from kaokore.db.session import Database, ReadOnlySQLiteConnection
-from kaokore.errors import DatabaseError, QueryLimitError, UsageError
+from kaokore.errors import ArgumentError, DatabaseError, QueryLimitError, UsageError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.rows import TabularResult
 
@@ -210,7 +210,7 @@ def sql(
         ...     "SELECT status, count(*) AS faces FROM faces_current GROUP BY status").rows
     """
     if timeout is not None and timeout <= 0:
-        raise UsageError(f"--timeout must be above 0 seconds, got {timeout:g}")
+        raise ArgumentError("timeout", f"{timeout:g}", "must be above 0 seconds")
     if max_rows is not None and max_rows <= 0:
         max_rows = None
     caps = [value for value in (limit, max_rows) if value]

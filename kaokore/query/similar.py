@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.query.connect import DatabaseLike, using_database
 from kaokore.query.embeddings import DEFAULT_MODEL, load_vectors
-from kaokore.query.faces import filter_of, load_rows, resolve_face, select_faces
+from kaokore.query.faces import load_rows, resolve_face, select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rows import FaceRow
 
 __all__ = ["SimilarFace", "similar"]
@@ -47,16 +48,16 @@ def similar(
     k: int = 10,
     model: str = DEFAULT_MODEL,
     other_works: bool = False,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> tuple[FaceRow, list[SimilarFace]]:
     """The query face and its ``k`` nearest faces by cosine similarity under ``model``.
 
-    Filters (those of :func:`kaokore.query.faces`) restrict the candidates, e.g.
-    ``status="warrior"``. ``other_works=True`` drops faces of the query face's work.
+    ``where`` restricts the candidates, e.g. ``FaceFilter(status="warrior")``.
+    ``other_works=True`` drops faces of the query face's work.
     """
     if k < 1:
-        raise UsageError(f"--k {k}: ask for at least one neighbour")
-    face_filter = filter_of(filters)
+        raise ArgumentError("k", k, "ask for at least one neighbour")
+    face_filter = where or FaceFilter()
     with using_database(database) as db, db.session() as session:
         face_id = resolve_face(session, face)
         query_ids, query_vectors = load_vectors(session, model, [face_id])

@@ -30,9 +30,10 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.query.bounds import DEFAULT_MAX_MEMORY, bounded
 from kaokore.query.connect import DatabaseLike
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rdf import DEFAULT_BASE, NAMESPACES, build_graph
 from kaokore.query.readonly import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
 from kaokore.query.rows import TabularResult
@@ -221,9 +222,9 @@ def sparql(
     timeout: float | None = DEFAULT_TIMEOUT,
     max_rows: int | None = DEFAULT_MAX_ROWS,
     max_memory: int | None = DEFAULT_MAX_MEMORY,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> TabularResult:
-    """Run a SPARQL query over the faces matching the filters (or over an exported file).
+    """Run a SPARQL query over the faces matching ``where`` (or over an exported file).
 
     The query is checked first (SERVICE and FROM refused), then evaluated within
     ``timeout`` seconds and ``max_memory`` bytes; see :func:`run_sparql`.
@@ -235,14 +236,15 @@ def sparql(
         ...     SELECT ?status (COUNT(DISTINCT ?face) AS ?faces) WHERE {
         ...       ?face a oa:Annotation ; oa:hasBody ?b .
         ...       ?b kaokore:label "身分" ; rdf:value ?status .
-        ...     } GROUP BY ?status''', holder="Keio University").rows
+        ...     } GROUP BY ?status''',
+        ...     where=FaceFilter(holder="Keio University")).rows
     """
     check_query(query)
     bounds: dict[str, Any] = {"timeout": timeout, "max_rows": max_rows, "max_memory": max_memory}
     if graph is not None:
-        if filters:
-            raise UsageError(
-                "Filters select faces from the database; they cannot be used with --graph"
+        if where is not None and not where.empty:
+            raise ArgumentError(
+                "where", where.describe(), "filters select faces from the database, not a graph"
             )
         loaded = bounded(
             lambda: load_graph(graph),
@@ -253,4 +255,4 @@ def sparql(
         return run_sparql(loaded, query, **bounds)
     if database is None:
         raise UsageError("Give a database or a graph file")
-    return run_sparql(build_graph(database, base=base, **filters), query, **bounds)
+    return run_sparql(build_graph(database, where=where, base=base), query, **bounds)

@@ -15,6 +15,7 @@ old one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -48,9 +49,42 @@ def _group_text(dialect: str, expression: str) -> str:
     return f"group_concat({expression}, ' | ')"
 
 
-def _views_0002(dialect: str) -> list[tuple[str, str]]:
+def _label_columns(first: Callable[[str], str]) -> str:
+    """The start of ``faces_current``: the face and its label columns, where ``first(labels)``
+    is the revision's subquery for a face's first current value of ``labels``."""
     record_keys = ", ".join(_quote(key) for key in RECORD_ID_KEYS)
+    holder = f"COALESCE({first(_quote('所蔵'))}, w.holder)"
+    columns = [
+        f"COALESCE({first(_quote('原典'))}, w.label) AS work",
+        f"{holder} AS holder",
+        f"{_case(holder, VALUE_ENGLISH['所蔵'])} AS holder_en",
+        f"COALESCE({first(record_keys)}, w.record_id) AS record_id",
+    ]
+    for name, key in (("gender", "性別"), ("status", "身分"), ("orientation", "向き")):
+        value = first(_quote(key))
+        columns += [f"{value} AS {name}", f"{_case(value, VALUE_ENGLISH[key])} AS {name}_en"]
+    lines = ",\n               ".join(columns)
+    return f"""
+        SELECT f.id AS face_id, f.key AS face_key,
+               {lines},"""
 
+
+#: The end of ``faces_current``: the face's own columns and where it is.
+_FACE_COLUMNS: Final = """
+               f.work_id, w.key AS work_key, w.manifest_url,
+               f.canvas_id, c.uri AS canvas_uri, c.label AS page_label, c.position AS page_position,
+               s.base_url AS image_service, f.member_uri,
+               f.region_x, f.region_y, f.region_w, f.region_h,
+               f.square_x, f.square_y, f.square_w, f.square_h,
+               f.blob_sha256, f.crop_status, f.file_number, f.first_seen, f.last_seen
+        FROM faces AS f
+        LEFT JOIN works AS w ON w.id = f.work_id
+        LEFT JOIN canvases AS c ON c.id = f.canvas_id
+        LEFT JOIN image_services AS s ON s.id = f.image_service_id
+        WHERE NOT f.deleted"""
+
+
+def _views_0002(dialect: str) -> list[tuple[str, str]]:
     # In per-face subqueries, COALESCE hides label and retracted_at from the planner:
     # without ANALYZE statistics SQLite may otherwise read every row of a label (or every
     # current row) once per face, through the (label, value) or retracted_at index, instead
@@ -69,8 +103,6 @@ def _views_0002(dialect: str) -> list[tuple[str, str]]:
             f"AND COALESCE(a.label, a.label) IN ({labels}) AND {by_face} AND a.value <> '' "
             f"ORDER BY a.label, a.position, a.id LIMIT 1)"
         )
-
-    holder = f"COALESCE({first(_quote('所蔵'))}, w.holder)"
 
     label_en = _case("a.label", KEY_ENGLISH)
     current = "a.retracted_at IS NULL"
@@ -121,18 +153,7 @@ def _views_0002(dialect: str) -> list[tuple[str, str]]:
         ),
         (
             "faces_current",
-            f"""
-        SELECT f.id AS face_id, f.key AS face_key,
-               COALESCE({first("'原典'")}, w.label) AS work,
-               {holder} AS holder,
-               {_case(holder, VALUE_ENGLISH["所蔵"])} AS holder_en,
-               COALESCE({first(record_keys)}, w.record_id) AS record_id,
-               {first("'性別'")} AS gender,
-               {_case(first("'性別'"), VALUE_ENGLISH["性別"])} AS gender_en,
-               {first("'身分'")} AS status,
-               {_case(first("'身分'"), VALUE_ENGLISH["身分"])} AS status_en,
-               {first("'向き'")} AS orientation,
-               {_case(first("'向き'"), VALUE_ENGLISH["向き"])} AS orientation_en,
+            f"""{_label_columns(first)}
                (SELECT {_group_text(dialect, "t.tag")}
                   FROM (SELECT DISTINCT a.value AS tag FROM annotations AS a
                          WHERE {face_rows("タグ")}
@@ -153,18 +174,7 @@ def _views_0002(dialect: str) -> list[tuple[str, str]]:
                  WHERE {face_rows("制作年")}) AS period_to,
                CASE WHEN EXISTS (SELECT 1 FROM annotations AS a
                                   WHERE a.face_id = f.id AND a.agent = 'machine' AND {by_face})
-                    THEN 1 ELSE 0 END AS has_machine_labels,
-               f.work_id, w.key AS work_key, w.manifest_url,
-               f.canvas_id, c.uri AS canvas_uri, c.label AS page_label, c.position AS page_position,
-               s.base_url AS image_service, f.member_uri,
-               f.region_x, f.region_y, f.region_w, f.region_h,
-               f.square_x, f.square_y, f.square_w, f.square_h,
-               f.blob_sha256, f.crop_status, f.file_number, f.first_seen, f.last_seen
-        FROM faces AS f
-        LEFT JOIN works AS w ON w.id = f.work_id
-        LEFT JOIN canvases AS c ON c.id = f.canvas_id
-        LEFT JOIN image_services AS s ON s.id = f.image_service_id
-        WHERE NOT f.deleted""",
+                    THEN 1 ELSE 0 END AS has_machine_labels,{_FACE_COLUMNS}""",
         ),
         (
             "work_summary",
@@ -209,7 +219,6 @@ VIEWS_0002: Final[tuple[str, ...]] = (
 
 def _views_0005(dialect: str) -> list[tuple[str, str]]:
     """The views on ``current_labels``: every label column is the rule's answer."""
-    record_keys = ", ".join(_quote(key) for key in RECORD_ID_KEYS)
 
     def first(labels: str) -> str:
         # A face's first non-empty current value of the labels, in (label, position) order,
@@ -223,7 +232,6 @@ def _views_0005(dialect: str) -> list[tuple[str, str]]:
     def face_rows(label: str) -> str:
         return f"c.face_id = f.id AND c.label = {_quote(label)}"
 
-    holder = f"COALESCE({first(_quote('所蔵'))}, w.holder)"
     label_en = _case("c.label", KEY_ENGLISH)
     history_label_en = _case("a.label", KEY_ENGLISH)
     return [
@@ -279,18 +287,7 @@ def _views_0005(dialect: str) -> list[tuple[str, str]]:
         ),
         (
             "faces_current",
-            f"""
-        SELECT f.id AS face_id, f.key AS face_key,
-               COALESCE({first("'原典'")}, w.label) AS work,
-               {holder} AS holder,
-               {_case(holder, VALUE_ENGLISH["所蔵"])} AS holder_en,
-               COALESCE({first(record_keys)}, w.record_id) AS record_id,
-               {first("'性別'")} AS gender,
-               {_case(first("'性別'"), VALUE_ENGLISH["性別"])} AS gender_en,
-               {first("'身分'")} AS status,
-               {_case(first("'身分'"), VALUE_ENGLISH["身分"])} AS status_en,
-               {first("'向き'")} AS orientation,
-               {_case(first("'向き'"), VALUE_ENGLISH["向き"])} AS orientation_en,
+            f"""{_label_columns(first)}
                (SELECT {_group_text(dialect, "t.tag")}
                   FROM (SELECT c.value AS tag FROM current_labels AS c
                          WHERE {face_rows("タグ")} AND c.value <> ''
@@ -310,18 +307,7 @@ def _views_0005(dialect: str) -> list[tuple[str, str]]:
                  WHERE {face_rows("制作年")}) AS period_to,
                CASE WHEN EXISTS (SELECT 1 FROM current_labels AS c
                                   WHERE c.face_id = f.id AND c.agent = 'machine')
-                    THEN 1 ELSE 0 END AS has_machine_labels,
-               f.work_id, w.key AS work_key, w.manifest_url,
-               f.canvas_id, c.uri AS canvas_uri, c.label AS page_label, c.position AS page_position,
-               s.base_url AS image_service, f.member_uri,
-               f.region_x, f.region_y, f.region_w, f.region_h,
-               f.square_x, f.square_y, f.square_w, f.square_h,
-               f.blob_sha256, f.crop_status, f.file_number, f.first_seen, f.last_seen
-        FROM faces AS f
-        LEFT JOIN works AS w ON w.id = f.work_id
-        LEFT JOIN canvases AS c ON c.id = f.canvas_id
-        LEFT JOIN image_services AS s ON s.id = f.image_service_id
-        WHERE NOT f.deleted""",
+                    THEN 1 ELSE 0 END AS has_machine_labels,{_FACE_COLUMNS}""",
         ),
         *[(name, body) for name, body in _views_0002(dialect) if name in ("work_summary", "pages")],
     ]
@@ -385,7 +371,7 @@ VIEWS: Final[tuple[ViewDoc, ...]] = (
             ("square_w", ""),
             ("square_h", ""),
             ("blob_sha256", "the stored crop, where fetched"),
-            ("crop_status", "pending, ok or failed"),
+            ("crop_status", "pending, ok, failed, or left_out (the square lies outside its image)"),
             ("file_number", "the release file number (%08d.jpg)"),
             ("first_seen", "when the face was first harvested"),
             ("last_seen", "when a source last asserted it"),

@@ -40,10 +40,11 @@ from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Blob, Face
 from kaokore.db.models_review import Classifier, Suggestion
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 from kaokore.learn.augment import eval_transform
 from kaokore.learn.models import build_model
-from kaokore.query.faces import filter_of, select_faces
+from kaokore.query.faces import select_faces
+from kaokore.query.filters import FaceFilter
 from kaokore.release.layout import IMAGE_SIZE
 from kaokore.review.store import TASKS, ClassifierIdentity, Prediction, store_suggestions
 
@@ -103,35 +104,37 @@ def _device(name: str) -> torch.device:
     try:
         return torch.device(name)
     except RuntimeError as exc:
-        raise UsageError(f"Unknown --device {name!r}: use auto, cpu or cuda.") from exc
+        raise ArgumentError("device", name, "use auto, cpu or cuda") from exc
 
 
 def load_classifier(run_dir: Path, *, device: str = "auto") -> LoadedClassifier:
     """Load ``RUN_DIR/best.pt`` (and ``config.json``) as written by ``kaokore train classify``.
 
-    Raises UsageError naming the file when the folder is not such a run.
+    Raises :class:`~kaokore.errors.ArgumentError` (``run_dir``) naming the file when the
+    folder is not such a run.
     """
     checkpoint = run_dir / CHECKPOINT
     if not checkpoint.is_file():
-        raise UsageError(
-            f"--model {run_dir}: no {CHECKPOINT} there. Point at a run folder of "
-            "`kaokore train classify`."
+        raise ArgumentError(
+            "run_dir",
+            run_dir,
+            f"no {CHECKPOINT} there. Point at a run folder of `kaokore train classify`",
         )
     try:
         saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"--model {checkpoint}: cannot read it ({reason})") from exc
+        raise ArgumentError("run_dir", checkpoint, f"cannot read it ({reason})") from exc
     needed = ("model", "arch", "task", "classes", "image_size")
     if not isinstance(saved, dict) or any(key not in saved for key in needed):
-        raise UsageError(f"--model {checkpoint}: not a kaokore classifier checkpoint")
+        raise ArgumentError("run_dir", checkpoint, "not a kaokore classifier checkpoint")
     config: dict[str, Any] = {}
     config_path = run_dir / "config.json"
     if config_path.is_file():
         try:
             config = json.loads(config_path.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise UsageError(f"--model {config_path}: not JSON ({exc})") from exc
+            raise ArgumentError("run_dir", config_path, f"not JSON ({exc})") from exc
     release = Path(config["release"]) if isinstance(config.get("release"), str) else None
     release_checksum = None
     if release is not None and (release / "SHA256SUMS").is_file():
@@ -150,7 +153,7 @@ def load_classifier(run_dir: Path, *, device: str = "auto") -> LoadedClassifier:
         run_dir=str(run_dir.resolve()),
     )
     if identity.task not in TASKS:
-        raise UsageError(f"--model {checkpoint}: unknown task {identity.task!r}")
+        raise ArgumentError("run_dir", checkpoint, f"unknown task {identity.task!r}")
     model = build_model(identity.arch, len(identity.classes), image_size=identity.image_size)
     model.load_state_dict(saved["model"])
     torch_device = _device(device)
@@ -203,23 +206,23 @@ def suggest(
     device: str = "auto",
     limit: int | None = None,
     progress: bool = False,
-    **filters: Any,
+    where: FaceFilter | None = None,
 ) -> SuggestSummary:
     """Predict every matching face with a stored crop and store the suggestions.
 
-    ``filters`` are those of :func:`kaokore.query.faces` (work, holder, status ...). Faces this
+    ``where`` selects the faces, as in :func:`kaokore.query.faces`. Faces this
     checkpoint already suggested for are skipped. ``task``, when given, must be the model's.
     """
     started = time.perf_counter()
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {batch_size}.")
+        raise ArgumentError("batch_size", batch_size, "must be at least 1")
     loaded = load_classifier(run_dir, device=device)
     identity = loaded.identity
     if task is not None and task != identity.task:
-        raise UsageError(
-            f"--task {task}: the model in {run_dir} was trained for {identity.task}, not {task}."
+        raise ArgumentError(
+            "task", task, f"the model in {run_dir} was trained for {identity.task}, not {task}"
         )
-    face_filter = filter_of(dict(filters))
+    face_filter = where or FaceFilter()
     store = BlobStore(database.settings.blob_dir)
     with database.session() as session:
         ids = select_faces(session, face_filter, limit=limit)

@@ -35,7 +35,9 @@ class LocalIIIFServer:
         with LocalIIIFServer(sample_dir()) as server:
             httpx.get(f"{server.base_url}/api/face/as/collection.json")
 
-    ``latency`` (seconds) delays every answer; ``faults`` injects failures; ``strict`` makes
+    ``latency`` (seconds) is the host's answer time: every answer leaves that long after its
+    request arrived (work such as a crop's render is done meanwhile, and a render that takes
+    longer takes what it takes); ``faults`` injects failures; ``strict`` makes
     3.0 services refuse ``full`` and un-``^`` upscales and identifiers with a raw ``/``;
     ``services`` overrides ``services.json`` per identifier (key ``"*"``: every service),
     e.g. ``{"*": {"level": 2}}``.

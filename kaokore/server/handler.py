@@ -13,6 +13,7 @@ import json
 import socketserver
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -146,6 +147,7 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     _fault: str | None = None  # the injected fault of the current request, for the log
     _recorded = False  # whether the current request has been logged
+    _due = 0.0  # when the answer may leave (time.monotonic), see latency
 
     def setup(self) -> None:
         super().setup()
@@ -171,7 +173,7 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
 
     def _refuse(self) -> None:
         """405; the connection is closed since the request body, if any, is left unread."""
-        self._fault, self._recorded = None, False
+        self._fault, self._recorded, self._due = None, False, 0.0
         self.close_connection = True
         headers = {"Allow": "GET, HEAD", "Connection": "close"}
         self._write(Response(405, b"method not allowed\n", headers=headers), head=False)
@@ -179,7 +181,7 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = _refuse  # noqa: N815
 
     def _answer(self, *, head: bool) -> None:
-        self._fault, self._recorded = None, False
+        self._fault, self._recorded, self._due = None, False, 0.0
         status = 500
         try:
             status = self._dispatch(head=head)
@@ -205,8 +207,9 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
             # A page on another site that rebinds its DNS name to 127.0.0.1 sends its own
             # name here: refused, so the mirror is readable only under its own address.
             return self._write(Response(421, b"unknown host: use 127.0.0.1\n"), head=head)
-        if server.latency > 0:
-            server.stopping.wait(server.latency)
+        # The latency is the host's answer time: the answer leaves ``latency`` seconds after
+        # the request arrived, the work of making it (a crop's render) done meanwhile.
+        self._due = time.monotonic() + server.latency
         decision = server.faults.decide(self.path) if server.faults is not None else None
         if isinstance(decision, Override):
             self._fault = f"override:{decision.kind.value}"
@@ -281,6 +284,7 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
             )
         # OVERSIZED: streamed, never held in memory
         self._record(200, 0 if head else override.size)
+        self._wait_until_due()
         self.send_response(200)
         self.send_header("Content-Type", override.content_type)
         if override.declare_length:
@@ -359,6 +363,11 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
 
     # -- writing -------------------------------------------------------------------------
 
+    def _wait_until_due(self) -> None:
+        remaining = self._due - time.monotonic()
+        if remaining > 0:
+            self.server.stopping.wait(remaining)
+
     def _write(self, response: Response, *, head: bool, truncate: bool = False) -> int:
         status, body = response.status, response.body
         # CORS stays open: IIIF viewers in a browser need it ("cors" in the profile), and
@@ -378,6 +387,7 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
             self._record(status, 0)
         else:
             self._record(status, len(body) // 2 if truncate and body else len(body))
+        self._wait_until_due()
         self.send_response(status)
         if status != 304:
             headers["Content-Type"] = response.content_type

@@ -19,14 +19,14 @@ from starlette.responses import JSONResponse, Response
 
 from kaokore import __version__
 from kaokore.db.session import Database
-from kaokore.errors import KaokoreError
+from kaokore.errors import ArgumentError, KaokoreError
 from kaokore.web.context import WebContext
 from kaokore.web.database import open_read_only
 from kaokore.web.headers import HeadersMiddleware
 from kaokore.web.index import IndexCache
 from kaokore.web.routes import api, board, charts, docs, face, faces, releases, works
 from kaokore.web.routes.face import NotFound
-from kaokore.web.search import warm_up
+from kaokore.web.search import url_parameter, warm_up
 from kaokore.web.settings import WebSettings
 from kaokore.web.templating import make_templates
 
@@ -83,12 +83,15 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
 
 
 def _handle_errors(app: FastAPI) -> None:
-    """A bad filter value is a 400 with the library's one-line message (and its suggestions);
-    a missing face or work a 404; JSON under ``/api/``, a page elsewhere."""
+    """A bad filter value is a 400 with the library's one-line message (and its suggestions),
+    naming the URL parameter; a missing face or work a 404; JSON under ``/api/``, a page
+    elsewhere."""
 
     async def on_error(request: Request, exc: Exception) -> Response:
         status = 404 if isinstance(exc, NotFound) else 400
         message = str(exc)
+        if isinstance(exc, ArgumentError):
+            message = exc.worded(f"URL parameter {url_parameter(exc.argument)}")
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": message}, status_code=status)
         context: WebContext = request.app.state.kaokore

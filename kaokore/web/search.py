@@ -18,12 +18,20 @@ import numpy as np
 from kaokore.db.session import Database
 from kaokore.errors import UsageError
 from kaokore.periods import period_table
-from kaokore.query.filters import FaceFilter, face_ids_select, validate
+from kaokore.query.filters import FaceFilter, face_ids_select, filter_fields, validate
 from kaokore.query.names import english_value
 from kaokore.vocab import japanese_value
 from kaokore.web.index import FacetIndex, IndexCache
 
-__all__ = ["FACETS", "FacetValue", "FacetView", "Search", "facet_views", "matching"]
+__all__ = [
+    "FACETS",
+    "FacetValue",
+    "FacetView",
+    "Search",
+    "facet_views",
+    "matching",
+    "url_parameter",
+]
 
 #: Facets in the order the page shows them: URL parameter -> heading.
 FACETS: Final[dict[str, str]] = {
@@ -50,8 +58,19 @@ PERIOD_NAMES: Final = (
     "江戸中期",
     "江戸後期",
 )
-_ENGLISH_KEYS: Final = {"gender": "性別", "status": "身分", "orientation": "向き", "holder": "所蔵"}
-_MULTI: Final = ("work", "holder", "record_id", "gender", "status", "orientation", "tag")
+#: Filters of a closed vocabulary whose English names the URL may use: name -> label.
+_ENGLISH_KEYS: Final = {
+    item.name: option.vocabulary for item, option in filter_fields() if option.vocabulary
+}
+#: Filters that take several values.
+_MULTI: Final = tuple(item.name for item, option in filter_fields() if option.multiple)
+#: URL parameters named otherwise than the FaceFilter field they set.
+_URL_NAMES: Final = {"in_release": "release"}
+
+
+def url_parameter(argument: str) -> str:
+    """The URL parameter that sets the library argument ``argument`` (for error messages)."""
+    return _URL_NAMES.get(argument, argument)
 
 
 def _clean(values: Iterable[str]) -> tuple[str, ...]:
@@ -118,22 +137,13 @@ class Search:
         """The library filter of this search, optionally without one facet's values."""
         drop = {"period", "century"} if without in ("period", "century") else {without}
 
-        def kept(name: str) -> tuple[str, ...]:
-            return () if name in drop else tuple(getattr(self, name))
-
-        return FaceFilter.build(
-            work=kept("work"),
-            holder=kept("holder"),
-            record_id=kept("record_id"),
-            gender=kept("gender"),
-            status=kept("status"),
-            orientation=kept("orientation"),
-            tag=kept("tag"),
-            text=self.text or None,
-            period=None if "period" in drop or not self.period else self.period,
-            agent=None if "agent" in drop or not self.agent else self.agent,
-            release=None if "release" in drop or not self.release else self.release,
-        )
+        given: dict[str, Any] = {}
+        for item, _option in filter_fields():
+            name = url_parameter(item.name)
+            value = getattr(self, name)
+            if value and name not in drop:
+                given[item.name] = value
+        return FaceFilter(**given)
 
     def filter_key(self, without: str | None = None) -> tuple[Any, ...]:
         """What the matching set depends on (not the page), for caching."""
@@ -183,7 +193,7 @@ def _atom(database: Database, cache: IndexCache, index: FacetIndex, **one: Any) 
 
     def compute() -> np.ndarray:
         with database.session() as session:
-            ids = list(session.scalars(face_ids_select(session, FaceFilter.build(**one))))
+            ids = list(session.scalars(face_ids_select(session, FaceFilter(**one))))
         return index.mask_of(ids)
 
     return cache.result(("atom", tuple(sorted(one.items()))), compute)
@@ -249,11 +259,13 @@ def matching(
             if face_filter.text:
                 mask &= _atom(database, cache, index, text=face_filter.text, agent=agent)
                 narrowed = True
-            if face_filter.period is not None:
-                mask &= _atom(database, cache, index, period=face_filter.period, agent=agent)
+            if face_filter.years is not None:
+                mask &= _atom(database, cache, index, period=face_filter.years, agent=agent)
                 narrowed = True
-            if face_filter.release:
-                mask &= _atom(database, cache, index, release=face_filter.release, agent=agent)
+            if face_filter.in_release:
+                mask &= _atom(
+                    database, cache, index, in_release=face_filter.in_release, agent=agent
+                )
                 narrowed = True
             if agent and not narrowed:
                 mask &= _atom(database, cache, index, agent=agent)

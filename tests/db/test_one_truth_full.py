@@ -26,6 +26,7 @@ from kaokore.db import Database, open_database
 from kaokore.ingest.official import import_official
 from kaokore.query import diff, faces, history, sql, stats
 from kaokore.query.curation_export import curation_document
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rdf import KAOKORE, OA, faces_graph
 from kaokore.query.rows import FaceRow
 from kaokore.server.app import LocalIIIFServer
@@ -154,8 +155,8 @@ def test_face_8242_and_the_three_orientation_changes(imported: Imported) -> None
         assert row.orientation == "横"
         states = {(h.value, h.state) for h in history(database, row.face_id) if h.label == "向き"}
         assert ("後", "retracted") in states and ("横", "current") in states
-    back = {r.face_id for r in faces(database, orientation="back")}
-    profile = {r.face_id for r in faces(database, orientation="profile")}
+    back = {r.face_id for r in faces(database, where=FaceFilter(orientation="back"))}
+    profile = {r.face_id for r in faces(database, where=FaceFilter(orientation="profile"))}
     assert 8242 in profile and 8242 not in back
     view = sql(database, "SELECT orientation FROM faces_current WHERE face_id = 8242")
     assert view.rows == (("横",),)

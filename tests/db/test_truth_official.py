@@ -19,6 +19,7 @@ from kaokore.db.writer import labels_changed
 from kaokore.errors import UsageError
 from kaokore.ingest.official import import_official
 from kaokore.query import diff, faces, history, sql, stats
+from kaokore.query.filters import FaceFilter
 from tests.ingest.test_official import write_folder
 
 T1 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -76,7 +77,7 @@ def test_a_later_official_version_supersedes_the_earlier(
     expected = {ids["10"]: "横", ids["20"]: "横", ids["40"]: "後"}
     for reader, seen in orientation_everywhere(database).items():
         assert seen == expected, reader
-    assert {r.face_id for r in faces(database, orientation="back")} == {ids["40"]}
+    assert {r.face_id for r in faces(database, where=FaceFilter(orientation="back"))} == {ids["40"]}
     counts = stats(database, by="orientation")
     assert sum(row.count for row in counts.rows) == counts.total == 3
     states = {(h.value, h.state) for h in history(database, ids["10"]) if h.label == "向き"}

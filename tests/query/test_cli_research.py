@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from kaokore.cli import app
 from kaokore.query import count_faces, faces, history
+from kaokore.query.filters import FaceFilter
 from tests.query.conftest import MANIFEST_A, SmallDb
 
 runner = CliRunner()
@@ -29,7 +30,7 @@ def test_query_faces_formats(small_db: SmallDb) -> None:
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [int(r["face_id"]) for r in rows] == [
-        r.face_id for r in faces(small_db.database, status="貴族")
+        r.face_id for r in faces(small_db.database, where=FaceFilter(status="貴族"))
     ]
     assert rows[0]["status_en"] == "noble" and rows[0]["holder_en"] == "Kyoto University"
     code, out, _ = invoke(small_db, "query", "faces", "--holder", "Keio University", "-f", "json")
@@ -51,10 +52,10 @@ def test_query_faces_contact_sheet(small_db: SmallDb, tmp_path: Path) -> None:
 def test_query_errors_are_one_line(small_db: SmallDb) -> None:
     code, _, err = invoke(small_db, "query", "faces", "--status", "samurai")
     assert code == 2 and err.startswith(
-        "Error: Unknown status 'samurai'. Valid values are: noble (貴族)"
+        "Error: --status 'samurai': not a known value. Valid values are: noble (貴族)"
     )
     code, _, err = invoke(small_db, "query", "faces", "--period", "someday")
-    assert code == 2 and err.startswith("Error: Cannot read --period 'someday'")
+    assert code == 2 and err.startswith("Error: --period 'someday': cannot read it")
     code, _, err = invoke(small_db, "query", "faces", "--format", "xml")
     assert code == 2 and err.strip() == "Error: --format 'xml': use table, csv, json, contact"
 
@@ -65,7 +66,7 @@ def test_query_stats(small_db: SmallDb) -> None:
     cells = {(r["work"], r["gender"]): r["count"] for r in json.loads(out)}
     assert cells[("絵巻甲", "男")] == 2 and cells[("草子丙", "不明")] == 1
     code, out, _ = invoke(
-        small_db, "query", "stats", "--by", "身分", "-f", "csv", "--release", "1.0"
+        small_db, "query", "stats", "--by", "身分", "-f", "csv", "--in-release", "1.0"
     )
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {r["status"]: int(r["count"]) for r in rows} == {"貴族": 1, "武士": 1, "僧侶": 1}
@@ -86,7 +87,7 @@ def test_query_history(small_db: SmallDb) -> None:
     member = "https://example.org/iiif/book-a/canvas/p1#xywh=100,50,60,60"
     assert history(small_db.database, member)[0].label  # by member id
     code, _, err = invoke(small_db, "query", "history", "99999")
-    assert code == 2 and err.strip() == "Error: No face with id 99999"
+    assert code == 2 and err.strip() == "Error: FACE 99999: no face has this id"
 
 
 def test_sql_command(small_db: SmallDb) -> None:

@@ -9,6 +9,7 @@ from kaokore.db import Database
 from kaokore.ingest.curation import looks_like_curation, parse_curation
 from kaokore.query import export_curation, faces
 from kaokore.query.curation_export import CURATION_CONTEXT, canvas_region
+from kaokore.query.filters import FaceFilter
 from tests.query.conftest import MANIFEST_A, MANIFEST_B, SmallDb
 
 
@@ -60,7 +61,7 @@ def test_region_scaled_from_image_to_canvas(small_db: SmallDb) -> None:
 
 
 def test_machine_labels_keep_their_agent(small_db: SmallDb) -> None:
-    doc = export_curation(small_db.database, tag="bot").document
+    doc = export_curation(small_db.database, where=FaceFilter(tag="bot")).document
     (member,) = doc["selections"][0]["members"]
     assert {"label": "タグ", "value": "bot", "agent": "machine"} in member["metadata"]
 
@@ -87,7 +88,7 @@ def test_annotation_page(small_db: SmallDb) -> None:
 
 
 def test_official_faces_have_no_canvas(official_db: Database) -> None:
-    result = export_curation(official_db, work="大職冠")
+    result = export_curation(official_db, where=FaceFilter(work="大職冠"))
     assert result.faces == 0 and result.skipped > 0 and result.document["selections"] == []
-    page = export_curation(official_db, work="大職冠", shape="annotation-page")
+    page = export_curation(official_db, where=FaceFilter(work="大職冠"), shape="annotation-page")
     assert page.faces == result.skipped

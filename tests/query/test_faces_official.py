@@ -11,6 +11,7 @@ import pytest
 from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.query import count_faces, face_ids, faces, stats
+from kaokore.query.filters import FaceFilter
 from tests.query.conftest import TagLine
 
 RECORD_KEYS = ("DOI", "京都大学貴重資料デジタルアーカイブレコードID", "慶応義塾大学請求記号")
@@ -87,8 +88,8 @@ def has(key: str, *values: str) -> Callable[[TagLine], bool]:
         ({"period": "1651"}, lambda line: overlap(line, 1651, 1651)),
         ({"period": "1690-1700"}, lambda line: overlap(line, 1690, 1700)),
         ({"agent": "human"}, lambda line: True),
-        ({"release": "1.3"}, lambda line: True),
-        ({"release": "official:1.3"}, lambda line: True),
+        ({"in_release": "1.3"}, lambda line: True),
+        ({"in_release": "official:1.3"}, lambda line: True),
         (
             {"status": "warrior", "gender": "female"},
             lambda line: has("身分", "武士")(line) and has("性別", "女")(line),
@@ -123,7 +124,7 @@ def has(key: str, *values: str) -> Callable[[TagLine], bool]:
             ),
         ),
         (
-            {"text": "中国", "status": "貴族", "release": "1.3"},
+            {"text": "中国", "status": "貴族", "in_release": "1.3"},
             lambda line: (
                 any("中国" in v for vs in line.values.values() for v in vs)
                 and has("身分", "貴族")(line)
@@ -139,13 +140,13 @@ def test_filter_counts_match_original_tags(
 ) -> None:
     expected = expect(official_tags, predicate)
     assert expected > 0 or filters == {"period": "1400-1510"}
-    assert count_faces(official_db, **filters) == expected
+    assert count_faces(official_db, where=FaceFilter(**filters)) == expected
     if expected < 400:
-        assert len(faces(official_db, **filters)) == expected
+        assert len(faces(official_db, where=FaceFilter(**filters))) == expected
 
 
 def test_machine_agent_matches_nothing_in_official_files(official_db: Database) -> None:
-    assert count_faces(official_db, agent="machine") == 0
+    assert count_faces(official_db, where=FaceFilter(agent="machine")) == 0
 
 
 def test_english_and_japanese_are_the_same_query(official_db: Database) -> None:
@@ -157,15 +158,15 @@ def test_english_and_japanese_are_the_same_query(official_db: Database) -> None:
         ({"status": "monk", "holder": "National Institute of Japanese Literature"}, {"status": "僧侶", "holder": "国文学研究資料館"}),
     ]  # fmt: skip
     for english, japanese in pairs:
-        en_ids = face_ids(official_db, **english)
-        ja_ids = face_ids(official_db, **japanese)
+        en_ids = face_ids(official_db, where=FaceFilter(**english))
+        ja_ids = face_ids(official_db, where=FaceFilter(**japanese))
         assert en_ids == ja_ids and en_ids
 
 
 def test_rows_carry_the_labels_of_the_file(
     official_db: Database, official_tags: list[TagLine]
 ) -> None:
-    rows = faces(official_db, work="病草子", gender="female")
+    rows = faces(official_db, where=FaceFilter(work="病草子", gender="female"))
     by_status = Counter(row.status for row in rows)
     expected = Counter(
         line.first("身分")
@@ -180,13 +181,15 @@ def test_rows_carry_the_labels_of_the_file(
 
 
 def test_limit_and_order(official_db: Database) -> None:
-    rows = faces(official_db, status="warrior", limit=5)
+    rows = faces(official_db, where=FaceFilter(status="warrior"), limit=5)
     assert len(rows) == 5
     assert [r.face_id for r in rows] == sorted(r.face_id for r in rows)
 
 
 def test_dataframe(official_db: Database, official_tags: list[TagLine]) -> None:
-    frame = faces(official_db, holder="Keio University", status="monk", as_dataframe=True)
+    frame = faces(
+        official_db, where=FaceFilter(holder="Keio University", status="monk"), as_dataframe=True
+    )
     assert len(frame) == expect(
         official_tags, lambda line: has("所蔵", "慶應義塾大学")(line) and has("身分", "僧侶")(line)
     )
@@ -199,7 +202,9 @@ def test_stats_by_status_and_work(official_db: Database, official_tags: list[Tag
     counts = {row.values[0]: row.count for row in result.rows}
     assert counts == Counter(line.first("身分") for line in official_tags)
     assert sum(row.share for row in result.rows) == pytest.approx(1.0)
-    crosstab = stats(official_db, by=["work", "status"], holder="Kyoto University")
+    crosstab = stats(
+        official_db, where=FaceFilter(holder="Kyoto University"), by=["work", "status"]
+    )
     expected = Counter(
         (line.first("原典"), line.first("身分"))
         for line in official_tags
@@ -209,7 +214,7 @@ def test_stats_by_status_and_work(official_db: Database, official_tags: list[Tag
 
 
 def test_stats_by_tag_counts_each_tag(official_db: Database, official_tags: list[TagLine]) -> None:
-    result = stats(official_db, by="タグ", work="酒呑童子")
+    result = stats(official_db, where=FaceFilter(work="酒呑童子"), by="タグ")
     expected: Counter[str | None] = Counter()
     for line in official_tags:
         if has("原典", "酒呑童子")(line):
@@ -236,11 +241,11 @@ def test_stats_by_period_and_century(official_db: Database, official_tags: list[
 
 
 def test_unknown_values_are_usage_errors(official_db: Database) -> None:
-    with pytest.raises(UsageError, match="Unknown status 'warior'"):
-        count_faces(official_db, status="warior")
+    with pytest.raises(UsageError, match="^status 'warior': not a known value"):
+        count_faces(official_db, where=FaceFilter(status="warior"))
     with pytest.raises(UsageError, match="Did you mean: .*酒呑童子"):
-        count_faces(official_db, work="酒呑")
-    with pytest.raises(UsageError, match="No release '9.9'"):
-        count_faces(official_db, release="9.9")
-    with pytest.raises(UsageError, match="--agent"):
-        count_faces(official_db, agent="robot")
+        count_faces(official_db, where=FaceFilter(work="酒呑"))
+    with pytest.raises(UsageError, match="^in_release '9.9': no such release"):
+        count_faces(official_db, where=FaceFilter(in_release="9.9"))
+    with pytest.raises(UsageError, match="^agent 'robot': use human or machine$"):
+        count_faces(official_db, where=FaceFilter(agent="robot"))

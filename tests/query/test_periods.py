@@ -116,7 +116,7 @@ def test_period_query_forms() -> None:
     assert parse_period_query("early edo") == (1603, 1688)
     assert parse_period_query("Genroku") == (1688, 1704)
     assert parse_period_query("江戸") == (1603, 1868)
-    with pytest.raises(UsageError, match="Cannot read --period"):
+    with pytest.raises(UsageError, match="^period 'soon': cannot read it"):
         parse_period_query("soon")
     with pytest.raises(UsageError, match="after the end"):
         parse_period_query("1700-1600")

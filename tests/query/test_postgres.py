@@ -6,6 +6,7 @@ import pytest
 
 from kaokore.errors import UsageError
 from kaokore.query import VIEWS, count_faces, faces, sparql, sql, stats
+from kaokore.query.filters import FaceFilter
 from tests.query.conftest import SmallDb
 
 pytestmark = pytest.mark.postgres
@@ -28,11 +29,11 @@ def test_views_and_python_rows_agree(small_pg_db: SmallDb) -> None:
 
 def test_filters_and_stats(small_pg_db: SmallDb) -> None:
     db = small_pg_db.database
-    assert count_faces(db, status="noble") == 2
-    assert count_faces(db, text="warrior") == 1
-    assert count_faces(db, period="1600-1650") == 3  # a1, a2, b2; b1 is 1651
-    assert count_faces(db, record_id="110X@1@1") == 2
-    assert count_faces(db, agent="machine") == 1
+    assert count_faces(db, where=FaceFilter(status="noble")) == 2
+    assert count_faces(db, where=FaceFilter(text="warrior")) == 1
+    assert count_faces(db, where=FaceFilter(period="1600-1650")) == 3  # a1, a2, b2; b1 is 1651
+    assert count_faces(db, where=FaceFilter(record_id="110X@1@1")) == 2
+    assert count_faces(db, where=FaceFilter(agent="machine")) == 1
     assert {r.values: r.count for r in stats(db, by="holder").rows}[("京都大学",)] == 3
 
 

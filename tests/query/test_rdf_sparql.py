@@ -12,6 +12,7 @@ from rdflib import Graph
 from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.query import export_rdf, sparql, sql
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rdf import OA
 from tests.query.conftest import SmallDb, TagLine
 
@@ -84,7 +85,7 @@ def test_sparql_counts_equal_sql_counts_official(
     """On the real metadata, restricted to two works to keep the graph small (rdflib fills
     a graph at some 10,000 triples a second)."""
     works = ["大職冠", "源氏物語絵巻"]
-    by_sparql = dict(sparql(official_db, STATUS_COUNTS, work=works).rows)
+    by_sparql = dict(sparql(official_db, STATUS_COUNTS, where=FaceFilter(work=works)).rows)
     by_sql = dict(
         sql(
             official_db,

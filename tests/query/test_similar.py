@@ -12,6 +12,7 @@ from PIL import Image
 from kaokore.errors import UsageError
 from kaokore.query import compute_embeddings, contact_sheet, faces, similar
 from kaokore.query.embeddings import hist_hog
+from kaokore.query.filters import FaceFilter
 from tests.query.conftest import SmallDb
 
 
@@ -50,14 +51,16 @@ def test_other_works_only(embedded: SmallDb) -> None:
 
 
 def test_filters_restrict_candidates(embedded: SmallDb) -> None:
-    _query, neighbours = similar(embedded.database, embedded.ids["a1"], k=5, status="warrior")
+    _query, neighbours = similar(
+        embedded.database, embedded.ids["a1"], where=FaceFilter(status="warrior"), k=5
+    )
     assert [n.face.status for n in neighbours] == ["武士"]
 
 
 def test_faces_without_embeddings_are_explained(embedded: SmallDb) -> None:
     with pytest.raises(UsageError, match="no 'hist-hog' embedding.*--compute"):
         similar(embedded.database, embedded.ids["a3"])
-    with pytest.raises(UsageError, match="Unknown model"):
+    with pytest.raises(UsageError, match="^model 'imagenet': unknown; use hist-hog"):
         compute_embeddings(embedded.database, model="imagenet")
 
 

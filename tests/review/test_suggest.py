@@ -104,4 +104,4 @@ def test_suggest_cli_with_filters(database: Database, filled: Filler, tmp_path: 
         }
     assert statuses == {"武士"}
     wrong = runner.invoke(app, ["suggest", "--model", str(run), "--task", "status"])
-    assert wrong.exit_code == 2 and "Error: --task status: the model in" in wrong.output
+    assert wrong.exit_code == 2 and "Error: --task 'status': the model in" in wrong.output

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from kaokore.server import FaultKind, FaultPlan, LocalIIIFServer, Override
+from kaokore.server.handler import IIIFRequestHandler, Response
 
 PATHS = [f"/iiif/2/page.tif/{x},0,10,10/full/0/default.jpg" for x in range(400)]
 
@@ -120,6 +121,24 @@ def test_latency_delays_every_answer(mirror: Path, http: httpx.Client) -> None:
         started = time.monotonic()
         http.get(server.url("/docs/plain.json"))
         assert time.monotonic() - started < 0.4
+
+
+def test_latency_is_the_answer_time_with_the_work_done_meanwhile(
+    mirror: Path, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host's latency is how long an answer takes: a slow render does not add to it."""
+    route = IIIFRequestHandler._route
+
+    def slow_route(handler: IIIFRequestHandler) -> Response:
+        time.sleep(0.5)
+        return route(handler)
+
+    monkeypatch.setattr(IIIFRequestHandler, "_route", slow_route)
+    with LocalIIIFServer(mirror, latency=0.8) as server:
+        started = time.monotonic()
+        http.get(server.url("/docs/plain.json"))
+        elapsed = time.monotonic() - started
+    assert 0.8 <= elapsed < 1.3  # not 0.8 + 0.5
 
 
 def _with_overrides(mirror: Path, overrides: dict[str, Override]) -> LocalIIIFServer:

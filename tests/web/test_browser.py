@@ -38,6 +38,8 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from kaokore.query.filters import FaceFilter  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 
@@ -127,10 +129,14 @@ def test_two_facets_change_counts_and_grid_and_back_restores(
     _figure(browser, "faces")
     noble_count = _facet_count(browser, "status", "貴族")
     _click_facet(browser, "status", "貴族")
-    assert _total(browser) == noble_count == query.count_faces(settings, status="noble")
+    assert (
+        _total(browser)
+        == noble_count
+        == query.count_faces(settings, where=FaceFilter(status="noble"))
+    )
     male_under_noble = _facet_count(browser, "gender", "男")
     _click_facet(browser, "gender", "男")
-    expected = query.face_ids(settings, status="noble", gender="male")
+    expected = query.face_ids(settings, where=FaceFilter(status="noble", gender="male"))
     assert _total(browser) == male_under_noble == len(expected)
     assert sorted(_grid(browser)) == sorted(expected)[: len(_grid(browser))]
     assert "status=%E8%B2%B4%E6%97%8F" in browser.current_url and "gender=" in browser.current_url
@@ -148,7 +154,7 @@ def test_two_facets_change_counts_and_grid_and_back_restores(
 
 def test_face_page_history_and_page_image(demo: tuple[str, Settings], browser: Any) -> None:
     base, settings = demo
-    face_id = query.face_ids(settings, status="warrior")[0]
+    face_id = query.face_ids(settings, where=FaceFilter(status="warrior"))[0]
     browser.get(f"{base}/faces/{face_id}")
     rows = browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")
     assert len(rows) == len(query.history(settings, face_id)) > 0

@@ -195,6 +195,28 @@ def test_writes_without_a_session_or_the_csrf_token_are_refused_and_write_nothin
     assert ok.status_code == 303 and review_app.counts() == (before[0] + 1, before[1] + 1)
 
 
+def test_a_decision_for_an_unknown_task_is_refused_like_a_skip(
+    review_app: ReviewApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route checks the task, as skip does, before the store is asked anything."""
+    import kaokore.web.review.routes as routes
+
+    def no_store(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an unknown task reached record_decision")
+
+    monkeypatch.setattr(routes, "record_decision", no_store)
+    client = review_app.client
+    assert review_app.login() == 303
+    csrf, face, _s = review_app.queue()
+    before = review_app.counts()
+    for route, extra in (("decide", {"value": "男"}), ("skip", {})):
+        form = {"csrf": csrf, "face_id": face, "task": "colour", **extra}
+        answer = client.post(f"/review/{route}", data=form, follow_redirects=False)
+        assert answer.status_code == 400, route
+        assert "Unknown task &#39;colour&#39;. Valid values are gender, status" in answer.text
+    assert review_app.counts() == before
+
+
 def test_failed_logins_are_rate_limited(review_app: ReviewApp) -> None:
     for _ in range(3):
         assert review_app.login(password="guess guess guess") == 401

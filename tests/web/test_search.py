@@ -9,6 +9,7 @@ every pair of filter values of the hand-made database and the agent variants.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from starlette.datastructures import QueryParams
 
 from kaokore import query
 from kaokore.errors import UsageError
+from kaokore.query.filters import FaceFilter
 from kaokore.web import WebSettings, create_app
 from kaokore.web import search as search_module
 from kaokore.web.search import Search, matching
@@ -51,12 +53,13 @@ def _ids(web_db: WebDb, pairs: list[tuple[str, str]]) -> list[int]:
     return [int(i) for i in context.index.get().ids[mask]]
 
 
-def _keywords(pairs: list[tuple[str, str]]) -> dict[str, object]:
+def _keywords(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """URL parameters as FaceFilter keywords (the URL's ``release`` is ``in_release``)."""
     out: dict[str, list[str]] = {}
     for name, value in pairs:
         out.setdefault(name, []).append(value)
     return {
-        k: (
+        ("in_release" if k == "release" else k): (
             v
             if k in ("status", "gender", "orientation", "holder", "work", "record_id", "tag")
             else v[-1]
@@ -76,7 +79,7 @@ def test_combinations_equal_the_query_layer(web_db: WebDb, size: int) -> None:
             continue
         pairs = list(combo)
         try:
-            expected = query.face_ids(web_db.small.database, **_keywords(pairs))
+            expected = query.face_ids(web_db.small.database, where=FaceFilter(**_keywords(pairs)))
         except UsageError:
             continue
         assert _ids(web_db, pairs) == sorted(expected), pairs
@@ -87,7 +90,9 @@ def test_combinations_equal_the_query_layer(web_db: WebDb, size: int) -> None:
 def test_several_values_of_one_filter_are_or(web_db: WebDb) -> None:
     pairs = [("status", "貴族"), ("status", "武士"), ("gender", "男")]
     assert _ids(web_db, pairs) == sorted(
-        query.face_ids(web_db.small.database, status=["貴族", "武士"], gender="男")
+        query.face_ids(
+            web_db.small.database, where=FaceFilter(status=["貴族", "武士"], gender="男")
+        )
     )
 
 
@@ -98,7 +103,7 @@ def test_without_a_facet_drops_only_that_facet(web_db: WebDb) -> None:
     )
     without = matching(context.database, context.index, search, without="status")
     ids = context.index.get().ids[without]
-    assert list(ids) == sorted(query.face_ids(web_db.small.database, gender="女"))
+    assert list(ids) == sorted(query.face_ids(web_db.small.database, where=FaceFilter(gender="女")))
     assert np.array_equal(
         matching(context.database, context.index, search, without="nothing"),
         matching(context.database, context.index, search),
@@ -124,7 +129,9 @@ def test_warm_up_answers_the_first_page_values_ahead(
         found = Search.from_params(QueryParams(pairs), default_size=60, max_size=200)
         mask = matching(context.database, context.index, found)
         monkeypatch.undo()
-        expected = query.face_ids(small_db.database, status="貴族", gender="女", period="江戸前期")
+        expected = query.face_ids(
+            small_db.database, where=FaceFilter(status="貴族", gender="女", period="江戸前期")
+        )
         assert list(context.index.get().ids[mask]) == sorted(expected)
     finally:
         context.database.close()

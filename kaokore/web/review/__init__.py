@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from kaokore.db.session import Database
 from kaokore.web.review.auth import LoginLimiter, SessionStore
-from kaokore.web.review.routes import ReviewOptions, review_router
+from kaokore.web.review.routes import ReviewOptions, install_refusals, review_router
 from kaokore.web.settings import WebSettings
 
 __all__ = ["LoginLimiter", "ReviewOptions", "SessionStore", "review_router", "with_review"]
@@ -33,4 +33,5 @@ def with_review(
         review=True,
         extra_routers=(*settings.extra_routers, router),
         extra_nav=(*settings.extra_nav, ("Review", "/review")),
+        extend=(*settings.extend, install_refusals),
     )

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from kaokore.db.session import Database
 from kaokore.errors import KaokoreError, UsageError
 from kaokore.query.faces import faces
+from kaokore.query.filters import FaceFilter
 from kaokore.query.rows import FaceRow
 from kaokore.query.similar import similar
 from kaokore.review.queue import ORDERS, SCOPES, QueueItem, review_queue
@@ -39,7 +40,7 @@ from kaokore.web.review.auth import (
 )
 from kaokore.web.routes.face import face_row, page_box, page_image_url
 
-__all__ = ["ReviewOptions", "review_router"]
+__all__ = ["ReviewOptions", "install_refusals", "review_router"]
 
 Context = Annotated[WebContext, Depends(context_of)]
 _KEY: Final = {"gender": "性別", "status": "身分"}
@@ -69,6 +70,30 @@ class Refused(Exception):
         self.status = status
 
 
+def _page(
+    context: WebContext, request: Request, template: str, status_code: int = 200, **values: Any
+) -> Response:
+    """A review page. Its forms' requests carry their ``Origin`` (``same-origin``: the app's
+    ``no-referrer`` would make the browser send ``Origin: null``)."""
+    response = context.render(request, template, status_code=status_code, nav="/review", **values)
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    status = exc.status if isinstance(exc, Refused) else 403
+    return _page(context_of(request), request, "error.html", status_code=status, message=str(exc))
+
+
+def install_refusals(app: Any) -> None:
+    """Answer a :class:`Refused` writing request with the error page and its status.
+
+    Why an app-wide handler: the check is one FastAPI dependency of every writing route,
+    and a dependency refuses by raising; :func:`kaokore.web.review.with_review` installs it.
+    """
+    app.add_exception_handler(Refused, _refused)
+
+
 def review_router(
     writer: Database,
     options: ReviewOptions | None = None,
@@ -89,8 +114,11 @@ def review_router(
     def current(request: Request) -> ReviewSession | None:
         return store.get(request.cookies.get(COOKIE))
 
-    def check_write(request: Request, csrf: str | None) -> ReviewSession:
-        """The session of a writing request, or :class:`Refused` (nothing is written)."""
+    def check_write(request: Request, csrf: Annotated[str | None, Form()] = None) -> ReviewSession:
+        """The session of a writing request, or :class:`Refused` (nothing is written).
+
+        The one dependency of every route that writes (``decide``, ``skip``, ``undo``,
+        ``logout``): a live session, a same-site ``Origin`` and the session's CSRF token."""
         origin = request.headers.get("origin")
         if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
             raise Refused(403, "Refused: the request came from another site.")
@@ -102,19 +130,9 @@ def review_router(
             raise Refused(403, "Refused: missing or wrong CSRF token.")
         return session
 
-    def page(
-        context: WebContext, request: Request, template: str, status_code: int = 200, **values: Any
-    ) -> Response:
-        """A review page. Its forms' requests carry their ``Origin`` (``same-origin``: the
-        app's ``no-referrer`` would make the browser send ``Origin: null``)."""
-        response = context.render(
-            request, template, status_code=status_code, nav="/review", **values
-        )
-        response.headers["Referrer-Policy"] = "same-origin"
-        return response
-
-    def refused(context: WebContext, request: Request, exc: Refused) -> Response:
-        return page(context, request, "error.html", status_code=exc.status, message=str(exc))
+    # A default, not an Annotated alias: the annotations are strings (PEP 563) that FastAPI
+    # resolves in the module's globals, where this closure over ``store`` does not live.
+    writing = Depends(check_write)
 
     def queue_url(task: str, order: str, scope: str, **extra: Any) -> str:
         return "/review?" + urlencode({"task": task, "order": order, "scope": scope, **extra})
@@ -122,7 +140,7 @@ def review_router(
     @router.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, context: Context, error: str | None = None) -> Response:
         token = secrets.token_urlsafe(32)
-        response = page(context, request, "review_login.html", csrf=token, error=error)
+        response = _page(context, request, "review_login.html", csrf=token, error=error)
         response.set_cookie(
             LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/review", max_age=3600
         )
@@ -137,12 +155,12 @@ def review_router(
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
         if not tokens_match(request.cookies.get(LOGIN_COOKIE), csrf):
-            return refused(context, request, Refused(403, "Refused: missing or wrong CSRF token."))
+            raise Refused(403, "Refused: missing or wrong CSRF token.")
         client = request.client.host if request.client else "unknown"
         keys = (f"address:{client}", f"name:{name}")
         wait = limits.retry_after(*keys)
         if wait:
-            response = page(
+            response = _page(
                 context,
                 request,
                 "review_login.html",
@@ -156,7 +174,7 @@ def review_router(
             reviewer = authenticate(session, name, password)
         if reviewer is None:
             limits.failed(*keys)
-            return page(
+            return _page(
                 context,
                 request,
                 "review_login.html",
@@ -172,13 +190,7 @@ def review_router(
         return redirect
 
     @router.post("/logout")
-    def logout(
-        request: Request, context: Context, csrf: Annotated[str | None, Form()] = None
-    ) -> Response:
-        try:
-            check_write(request, csrf)
-        except Refused as exc:
-            return refused(context, request, exc)
+    def logout(request: Request, _session: ReviewSession = writing) -> Response:
         store.end(request.cookies.get(COOKIE))
         response = RedirectResponse("/review/login", 303)
         response.delete_cookie(COOKIE, path="/")
@@ -212,7 +224,7 @@ def review_router(
         values: Mapping[str, Any] = {}
         if item is not None:
             values = _face_values(context, item)
-        return page(
+        return _page(
             context,
             request,
             "review.html",
@@ -235,20 +247,15 @@ def review_router(
 
     @router.post("/decide")
     def decide(
-        request: Request,
-        context: Context,
         face_id: Annotated[int, Form()],
         task: Annotated[str, Form()],
         value: Annotated[str, Form()],
+        session: ReviewSession = writing,
         suggestion_id: Annotated[int | None, Form()] = None,
         order: Annotated[str, Form()] = options.order,
         scope: Annotated[str, Form()] = options.scope,
-        csrf: Annotated[str | None, Form()] = None,
     ) -> Response:
-        try:
-            session = check_write(request, csrf)
-        except Refused as exc:
-            return refused(context, request, exc)
+        _check_choice(task, TASKS, "task")
         with writer.session() as db_session:
             decision = record_decision(
                 db_session,
@@ -264,35 +271,23 @@ def review_router(
 
     @router.post("/skip")
     def skip(
-        request: Request,
-        context: Context,
         face_id: Annotated[int, Form()],
         task: Annotated[str, Form()],
+        session: ReviewSession = writing,
         order: Annotated[str, Form()] = options.order,
         scope: Annotated[str, Form()] = options.scope,
-        csrf: Annotated[str | None, Form()] = None,
     ) -> Response:
-        try:
-            session = check_write(request, csrf)
-        except Refused as exc:
-            return refused(context, request, exc)
         _check_choice(task, TASKS, "task")
         session.skipped[task].add(face_id)
         return RedirectResponse(queue_url(task, order, scope, last=f"face {face_id}: skipped"), 303)
 
     @router.post("/undo")
     def undo(
-        request: Request,
-        context: Context,
+        session: ReviewSession = writing,
         task: Annotated[str, Form()] = options.task,
         order: Annotated[str, Form()] = options.order,
         scope: Annotated[str, Form()] = options.scope,
-        csrf: Annotated[str | None, Form()] = None,
     ) -> Response:
-        try:
-            session = check_write(request, csrf)
-        except Refused as exc:
-            return refused(context, request, exc)
         if not session.decided:
             raise UsageError("Nothing to undo: no decision of yours in this session.")
         review_id = session.decided[-1]
@@ -323,7 +318,9 @@ def _face_values(context: WebContext, item: QueueItem) -> Mapping[str, Any]:
     neighbours: list[tuple[FaceRow, str | None, float | None]] = []
     similar_note = None
     try:
-        _query, found = similar(context.database, item.face_id, k=_SIMILAR * 3, agent="human")
+        _query, found = similar(
+            context.database, item.face_id, k=_SIMILAR * 3, where=FaceFilter(agent="human")
+        )
         for neighbour in found:
             value = _human_value(neighbour.face, key)
             if value is not None:
@@ -333,9 +330,8 @@ def _face_values(context: WebContext, item: QueueItem) -> Mapping[str, Any]:
         similar_note = (
             f"{exc} Showing faces of the same work that people labelled {item.value} instead."
         )
-        filters: dict[str, Any] = {"work": row.work} if row.work else {}
-        filters[item.task] = item.value
-        for other in faces(context.database, limit=_SIMILAR + 1, agent="human", **filters):
+        where = FaceFilter(agent="human", work=row.work or (), **{item.task: item.value})
+        for other in faces(context.database, where=where, limit=_SIMILAR + 1):
             if other.face_id != item.face_id:
                 neighbours.append((other, _human_value(other, key), None))
         neighbours = neighbours[:_SIMILAR]

@@ -106,7 +106,7 @@ def chart_table(context: WebContext, name: str, search: Search) -> StatsResult:
         )
     return context.index.result(
         ("chart", name, search.filter_key()),
-        lambda: stats(context.database, by=list(spec.by), face_filter=search.face_filter()),
+        lambda: stats(context.database, by=list(spec.by), where=search.face_filter()),
     )
 
 
