@@ -32,6 +32,30 @@ FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
 REAL_OFFICIAL_LINES = FIXTURES_DIR / "official" / "v1.2"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow: the whole suite, as .ci/run does",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if config.getoption("--slow") or config.option.markexpr:
+        return "kaokore: every selected test runs"
+    return "kaokore: tests marked slow are deselected (the fast run); --slow runs the whole suite"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast default: without ``--slow`` (or an explicit ``-m``), leave the slow tests out."""
+    if config.getoption("--slow") or config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
 def shared_path(*parts: str) -> Path:
     """Return a path under ``../shared``, or skip the calling test if it is absent."""
     path = SHARED_DIR.joinpath(*parts)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kaokore import __version__
@@ -74,6 +75,7 @@ def test_unknown_command_is_a_usage_error_without_traceback() -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_console_script_runs_in_a_subprocess(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "kaokore", "--home", str(tmp_path), "db", "upgrade"],

@@ -29,11 +29,24 @@ def test_cli_reference_is_up_to_date() -> None:
     assert committed == render_reference(app), "run: python tools/cli_reference.py"
 
 
-def test_readme_starts_with_the_two_commands() -> None:
+def _readme_first_commands() -> list[str]:
+    """The command lines of the README's first code block."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
-    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    return [line for line in first_block.splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    commands = _readme_first_commands()
     assert len(commands) == 2
     assert "kaokore" in commands[0] and "demo" in commands[0]
     assert commands[0].endswith("kaokore --home kaokore-demo web")  # the demo opens in a browser
     assert "pytest" in commands[1]
+
+
+def test_the_readme_test_command_is_what_ci_runs() -> None:
+    commands = _readme_first_commands()
+    test_command = commands[1].split("&&")[-1].strip()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert test_command in ci, f".ci/run does not run the README's {test_command!r}"
+    assert "--slow" in test_command  # the whole suite, not the fast default

@@ -147,6 +147,7 @@ def _only_documented(read: Callable[[], Any]) -> None:
 
 @FUZZ
 @given(st.one_of(mutated("feed"), mutated("collection"), hostile_values))
+@pytest.mark.slow
 def test_feed_reader(document: Any) -> None:
     _only_documented(lambda: parse_feed_page(document, URL))
 

@@ -102,6 +102,7 @@ def test_read_only_file_writing_commands_say_why(read_only_db: tuple[str, Path, 
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_revision_behind_the_schema_says_what_to_do(database_url: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
     head = migrate.head_revision()
@@ -132,6 +133,7 @@ def _sqlite_db(tmp_path: Path, name: str) -> Database:
     return open_database(Settings(home=home, db_url=f"sqlite:///{home / 'kaokore.db'}"))
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_the_run_in_one_line_and_the_next_run_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

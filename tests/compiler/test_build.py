@@ -28,6 +28,7 @@ def faces_by_key(release: Path) -> dict[str, dict[str, str]]:
     return {row["face_key"]: row for row in rows(release / "faces.csv")}
 
 
+@pytest.mark.slow
 def test_two_builds_give_identical_bytes(filled: Filler, tmp_path: Path) -> None:
     first = build_release(filled.database, "1.0", out_dir=tmp_path / "a", workers=1)
     second = build_release(filled.database, "1.0", out_dir=tmp_path / "b", workers=2)
@@ -96,6 +97,7 @@ def test_release_layout_and_official_formats(filled: Filler, tmp_path: Path) -> 
     assert meta["license"]["name"] == "CC BY-SA 4.0"
 
 
+@pytest.mark.slow
 def test_sha256sum_accepts_the_sums(filled: Filler, tmp_path: Path) -> None:
     summary = build_release(filled.database, "1.0", out_dir=tmp_path, workers=1)
     try:
@@ -210,6 +212,7 @@ def test_interrupted_build_leaves_no_half_release(
         assert session.query(Face).filter(Face.file_number.is_not(None)).count() == 0
 
 
+@pytest.mark.slow
 def test_split_and_numbers_stable_across_versions(filled: Filler, tmp_path: Path) -> None:
     first = build_release(filled.database, "1.0", out_dir=tmp_path, workers=1)
     faces_1 = faces_by_key(first.path)
@@ -244,6 +247,7 @@ def test_split_and_numbers_stable_across_versions(filled: Filler, tmp_path: Path
         build_release(filled.database, "1.0", out_dir=tmp_path, workers=1)
 
 
+@pytest.mark.slow
 def test_grouped_splits_share_no_work_or_page(filled: Filler, tmp_path: Path) -> None:
     filled.add_many(40, start=200, works=9, pages=5)
     root = build_release(filled.database, "1.0", out_dir=tmp_path, workers=1).path
@@ -283,6 +287,7 @@ def test_bad_arguments_and_empty_database(filler: Filler, tmp_path: Path) -> Non
     assert [p for p in tmp_path.iterdir() if p.name.startswith(".kaokore")] == []
 
 
+@pytest.mark.slow
 def test_a_lost_folder_or_row_is_restored_identically(filled: Filler, tmp_path: Path) -> None:
     first = build_release(filled.database, "1.0", out_dir=tmp_path, workers=1)
     before = tree(first.path)
@@ -297,6 +302,7 @@ def test_a_lost_folder_or_row_is_restored_identically(filled: Filler, tmp_path: 
         assert session.query(Release).filter_by(version="1.0").one().checksum == first.checksum
 
 
+@pytest.mark.slow
 def test_a_corrupt_stored_crop_is_left_out_without_a_number(filled: Filler, tmp_path: Path) -> None:
     with filled.database.session() as session:
         face = session.get(Face, filled.faces["f007"])

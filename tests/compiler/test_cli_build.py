@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kaokore.cli import app
@@ -13,6 +14,7 @@ from tests.compiler.conftest import Filler
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_build_then_verify(filled: Filler, kaokore_home: Path) -> None:
     result = runner.invoke(app, ["build", "--version", "1.0", "--workers", "1"])
     assert result.exit_code == 0, result.output
@@ -27,6 +29,7 @@ def test_build_then_verify(filled: Filler, kaokore_home: Path) -> None:
     assert checked.exit_code == 0 and "is sound" in checked.output
 
 
+@pytest.mark.slow
 def test_existing_version_with_changed_data_is_an_error(
     filled: Filler, kaokore_home: Path, tmp_path: Path
 ) -> None:
@@ -46,6 +49,7 @@ def test_existing_version_with_changed_data_is_an_error(
     assert "kaokore build --version 1.1" in errors[0]
 
 
+@pytest.mark.slow
 def test_verify_names_problems_and_exits_1(filled: Filler, kaokore_home: Path) -> None:
     assert runner.invoke(app, ["build", "--version", "2", "--workers", "1"]).exit_code == 0
     root = kaokore_home / "releases" / "kaokore-2"
@@ -58,6 +62,7 @@ def test_verify_names_problems_and_exits_1(filled: Filler, kaokore_home: Path) -
     assert "problem(s) found" in result.output
 
 
+@pytest.mark.slow
 def test_usage_errors(kaokore_home: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["build"])
     assert (

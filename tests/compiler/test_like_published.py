@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kaokore.compiler import build_release, verify_release
 from kaokore.compiler.official import official_layout
 from kaokore.db import Face
 from tests.compiler.conftest import Filler, tree
 
 
+@pytest.mark.slow
 def test_like_official_uses_the_published_numbering(filled: Filler, tmp_path: Path) -> None:
     sets = {"f000": "train", "f001": "test", "f002": "dev", "f003": "train", "gray": "test"}
     sets["pending"] = "train"

@@ -117,6 +117,7 @@ def test_irregular_folder_is_reproduced_byte_for_byte(tmp_path: Path, database: 
     assert faces["00000000.jpg"] == faces["00000005.jpg"] is not None
 
 
+@pytest.mark.slow
 def test_reproduction_follows_a_moved_service(tmp_path: Path, database: Database) -> None:
     """A later harvest that moves a service changes its URLs, not the faces or the labels."""
     folder = irregular_folder(tmp_path)

@@ -62,6 +62,7 @@ def test_unit_interval_is_a_pure_function() -> None:
     assert values != [unit_interval(1, f"key{i}") for i in range(1000)]
 
 
+@pytest.mark.slow
 def test_stable_split_holds_its_proportions_in_every_class() -> None:
     by_class: dict[tuple[int, int], Counter[str]] = {}
     for index in range(24000):

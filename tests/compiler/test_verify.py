@@ -40,6 +40,7 @@ def problems(root: Path) -> list[str]:
     return list(verify_release(root).problems)
 
 
+@pytest.mark.slow
 def test_a_clean_release_passes(release: Path) -> None:
     report = verify_release(release)
     assert report.ok and report.problems == ()

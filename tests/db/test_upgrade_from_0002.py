@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kaokore.cli import app
@@ -64,6 +65,7 @@ def _columns(path: Path) -> dict[str, list[str]]:
         connection.close()
 
 
+@pytest.mark.slow
 def test_upgrade_keeps_every_row_and_reads_through_the_rule(tmp_path: Path) -> None:
     database_path = tmp_path / "kaokore.db"
     with gzip.open(FIXTURE) as packed, database_path.open("wb") as out:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from kaokore.cli import app
@@ -21,6 +22,7 @@ def export(command: str, release: Path, out: Path, *options: str) -> Any:
     )
 
 
+@pytest.mark.slow
 def test_imagefolder(built_release: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = export("imagefolder", built_release, out, "--category", "status")

@@ -72,6 +72,7 @@ def test_pandas_reads_it(built_release: Path, tmp_path: Path) -> None:
     assert first["image"]["bytes"] == (built_release / "images_256" / rows[0]["image"]).read_bytes()
 
 
+@pytest.mark.slow
 def test_huggingface_datasets_loads_it(built_release: Path, tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets", reason="needs the datasets package")
     export_parquet(built_release, tmp_path / "out")

@@ -51,6 +51,7 @@ def elements(data: object) -> list[tuple[np.ndarray, int]]:
 
 
 @pytest.mark.parametrize("split", SETS)
+@pytest.mark.slow
 def test_elements_are_the_release_faces_in_labels_csv_order(
     built_release: Path, split: str
 ) -> None:
@@ -170,6 +171,7 @@ def test_batches_and_resizing(built_release: Path) -> None:
     assert sum(1 for _ in dropped) == total // 8
 
 
+@pytest.mark.slow
 def test_a_keras_model_trains_on_it(tmp_path: Path) -> None:
     rows = make_rows({"train": (8, 8), "dev": (2, 2), "test": (2, 2)})
     root = make_folder(tmp_path / "learnable", rows)

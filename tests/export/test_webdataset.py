@@ -35,6 +35,7 @@ def read_shards(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("split", [None, "by-work"])
+@pytest.mark.slow
 def test_same_images_and_labels_as_the_release(
     built_release: Path, tmp_path: Path, split: str | None
 ) -> None:
@@ -86,6 +87,7 @@ def test_shard_members_are_fixed_and_ordered(built_release: Path, tmp_path: Path
     assert manifest["patterns"]["train"].startswith("train-{000000..")
 
 
+@pytest.mark.slow
 def test_a_seed_shuffles_each_set_reproducibly(built_release: Path, tmp_path: Path) -> None:
     export_webdataset(built_release, tmp_path / "a", seed=7)
     export_webdataset(built_release, tmp_path / "b", seed=7)

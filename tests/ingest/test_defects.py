@@ -99,6 +99,7 @@ def _faces(database: Database) -> int:
 
 
 @pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.slow
 def test_a_defect_costs_only_its_own_member(database: Database, tmp_path: Path, name: str) -> None:
     case = CASES[name]
     mirror = copy_mirror(tmp_path / "mirror")
@@ -148,6 +149,7 @@ def test_an_empty_label_is_skipped_and_the_other_labels_kept(
     assert sorted(labels) == sorted(expected)
 
 
+@pytest.mark.slow
 def test_a_region_partly_outside_is_cut_at_the_page_edge_then_squared(
     database: Database, tmp_path: Path
 ) -> None:
@@ -175,6 +177,7 @@ def test_a_region_partly_outside_is_cut_at_the_page_edge_then_squared(
     assert crop.size == (256, 256) and difference < 4.0
 
 
+@pytest.mark.slow
 def test_the_command_exits_0_counts_the_defect_and_lists_it(
     kaokore_home: Path, tmp_path: Path
 ) -> None:

@@ -30,6 +30,7 @@ def server(mirror: Path) -> LocalIIIFServer:
         yield running
 
 
+@pytest.mark.slow
 def test_sample_feed_harvest_stores_every_face_its_labels_and_its_crop(
     database: Database, server: LocalIIIFServer
 ) -> None:
@@ -86,6 +87,7 @@ def test_curation_metadata_becomes_annotations_with_agent_and_repeats(
     assert len(works) == 3
 
 
+@pytest.mark.slow
 def test_second_ingest_makes_only_conditional_requests_and_fetches_no_image(
     database: Database, server: LocalIIIFServer
 ) -> None:
@@ -219,6 +221,7 @@ def test_dry_run_stores_nothing(database: Database, server: LocalIIIFServer) -> 
     assert not os.path.exists(database.settings.blob_dir)
 
 
+@pytest.mark.slow
 def test_max_faces_limits_a_trial_run_and_the_next_run_completes(
     database: Database, server: LocalIIIFServer
 ) -> None:

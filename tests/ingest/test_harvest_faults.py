@@ -47,6 +47,7 @@ def clean_snapshot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object
     return shot
 
 
+@pytest.mark.slow
 def test_faults_on_a_third_of_requests_end_in_the_fault_free_state(
     database: Database, tmp_path: Path, clean_snapshot: dict[str, object]
 ) -> None:
@@ -163,6 +164,7 @@ def test_a_bad_document_is_recorded_with_its_url_and_the_rest_is_harvested(
     ],
     ids=["html-as-image", "decompression-bomb"],
 )
+@pytest.mark.slow
 def test_a_bad_image_is_recorded_and_every_other_crop_is_stored(
     database: Database, tmp_path: Path, override: Override, reason: str
 ) -> None:
@@ -231,6 +233,7 @@ asyncio.run(harvest(db, [sys.argv[2]] if sys.argv[2] else [],
 """
 
 
+@pytest.mark.slow
 def test_killing_the_ingest_at_any_moment_then_resuming_ends_in_the_clean_state(
     database_url: str, tmp_path: Path, clean_snapshot: dict[str, object]
 ) -> None:

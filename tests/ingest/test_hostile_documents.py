@@ -165,6 +165,7 @@ def test_each_hostile_document_is_recorded_and_the_good_curation_is_stored(
         assert any(f"/hostile/{name}/" in line for line in recorded), (name, recorded)
 
 
+@pytest.mark.slow
 def test_the_cli_ends_with_exit_1_and_no_traceback(
     hostile_server: LocalIIIFServer, tmp_path: Path
 ) -> None:

@@ -69,6 +69,7 @@ def test_a_host_that_answers_is_not_declared_down_by_a_404() -> None:
     assert asyncio.run(run()) == {}
 
 
+@pytest.mark.slow
 def test_a_harvest_with_one_host_down_ends_in_seconds_and_harvests_the_others(
     database: Database, tmp_path: Path
 ) -> None:
@@ -95,6 +96,7 @@ def test_a_harvest_with_one_host_down_ends_in_seconds_and_harvests_the_others(
         )
 
 
+@pytest.mark.slow
 def test_the_command_says_it_once_per_host_and_exits_1(kaokore_home: Path, tmp_path: Path) -> None:
     mirror = copy_mirror(tmp_path / "mirror")
     dead = f"127.0.0.1:{refusing_port()}"

@@ -34,6 +34,7 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 def test_classify_writes_the_run_folder(official_root: Path, tmp_path: Path) -> None:
     home, out = tmp_path / "home", tmp_path / "run"
     code, output = invoke(
@@ -102,6 +103,7 @@ def test_corrupt_image_is_named(official_root: Path, tmp_path: Path) -> None:
     assert output.startswith(f"Error: {victim}: cannot decode the image")
 
 
+@pytest.mark.slow
 def test_baselines_table_sits_next_to_the_paper(official_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "grid"
     code, output = invoke(
@@ -158,6 +160,7 @@ def test_without_the_train_extra_the_command_says_how_to_install(
     )
 
 
+@pytest.mark.slow
 def test_help_works_when_torch_cannot_be_imported() -> None:
     script = (
         "import sys\n"
@@ -176,6 +179,7 @@ def test_help_works_when_torch_cannot_be_imported() -> None:
     assert "--release" in result.stdout and "--arch" in result.stdout
 
 
+@pytest.mark.slow
 def test_classify_preset_official_says_it_starts_from_scratch(
     official_root: Path, tmp_path: Path
 ) -> None:
@@ -197,6 +201,7 @@ def test_classify_preset_official_says_it_starts_from_scratch(
     assert code == 2 and "Unknown --preset 'paper'" in output
 
 
+@pytest.mark.slow
 def test_pretrain_then_fine_tune(official_root: Path, tmp_path: Path) -> None:
     home = ["--home", str(tmp_path / "home")]
     code, output = invoke(

@@ -61,6 +61,7 @@ def test_a_set_against_itself_is_zero() -> None:
     assert fid(images, images, extractor=load_extractor(input_size=32)) < 1e-6
 
 
+@pytest.mark.slow
 def test_grows_with_noise_on_synthetic_images() -> None:
     values = distances_with_noise(synthetic_faces())
     assert values[0] < 1e-6

@@ -34,6 +34,7 @@ def invoke(*args: str | Path) -> object:
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+@pytest.mark.slow
 def test_train_resume_and_sample(tmp_path: Path) -> None:
     release = make_release(tmp_path / "rel")
     run = tmp_path / "run"

@@ -134,6 +134,7 @@ def test_the_real_pack_fits_with_the_tree(tmp_path: Path) -> None:
     assert travel_size.main(["--carry", str(pack), "--limit-mib", "64"]) == 0
 
 
+@pytest.mark.slow
 def test_the_learning_entry_point_imports_nothing_else() -> None:
     """Fast companion of the dry runs: in this full environment too, the modules the GPU path
     uses import none of the packages the GPU machine lacks or that are optional there."""

@@ -76,6 +76,7 @@ def test_keys_follow_the_bytes_not_the_file_names(pair: tuple[Path, Path]) -> No
     assert release_checksum(first) != release_checksum(second)  # other labels.csv
 
 
+@pytest.mark.slow
 def test_checkpoint_records_checksum_and_faces(pair: tuple[Path, Path], tmp_path: Path) -> None:
     first, _ = pair
     result = train_classifier(tiny(first, tmp_path / "run"))
@@ -86,6 +87,7 @@ def test_checkpoint_records_checksum_and_faces(pair: tuple[Path, Path], tmp_path
     assert saved["faces"] == sorted(face_keys(first, train).values())
 
 
+@pytest.mark.slow
 def test_start_that_saw_a_test_face_is_refused(pair: tuple[Path, Path], tmp_path: Path) -> None:
     first, second = pair
     checkpoint = train_classifier(tiny(first, tmp_path / "run")).run_dir / "best.pt"
@@ -100,6 +102,7 @@ def test_start_that_saw_a_test_face_is_refused(pair: tuple[Path, Path], tmp_path
     assert "none of the 8 test faces" in config
 
 
+@pytest.mark.slow
 def test_fine_tuned_checkpoint_inherits_the_faces_of_its_start(
     pair: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -111,6 +114,7 @@ def test_fine_tuned_checkpoint_inherits_the_faces_of_its_start(
         train_classifier(tiny(second, tmp_path / "leaky", weights=again / "best.pt"))
 
 
+@pytest.mark.slow
 def test_unrecorded_checkpoint_refused_plain_weights_accepted(
     pair: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -133,6 +137,7 @@ def test_check_no_leak_names_the_test_images() -> None:
         check_no_leak("x.pt", ["k1", "k2"], {"a.jpg": "k3", "b.jpg": "k2"}, where="folder")
 
 
+@pytest.mark.slow
 def test_pretraining_leaves_out_the_evaluation_test_faces(
     pair: tuple[Path, Path], tmp_path: Path
 ) -> None:

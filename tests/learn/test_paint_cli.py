@@ -50,6 +50,7 @@ def test_optimize_writes_sequences_finals_and_numbers(tmp_path: Path) -> None:
     assert torch.load(out / "optimize_strokes.pt").shape == (2, 8, 12)
 
 
+@pytest.mark.slow
 def test_agent_then_run(tmp_path: Path) -> None:
     release = make_release(tmp_path / "rel")
     agent = tmp_path / "agent"

@@ -47,6 +47,7 @@ def tiny(root: Path, tmp_path: Path, **changes: Any) -> TrainConfig:
     return replace(config, **changes)
 
 
+@pytest.mark.slow
 def test_learns_the_colour_and_beats_the_majority_class(
     learnable_root: Path, tmp_path: Path
 ) -> None:
@@ -65,6 +66,7 @@ def test_learns_the_colour_and_beats_the_majority_class(
     assert [row["epoch"] for row in history] == list(range(1, result.epochs_run + 1))
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_epoch(
     official_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,6 +97,7 @@ def test_early_stopping_restores_the_best_epoch(
     assert json.loads((result.run_dir / "metrics.json").read_text())["best_epoch"] == 2
 
 
+@pytest.mark.slow
 def test_fixed_seed_gives_identical_runs(official_root: Path, tmp_path: Path) -> None:
     runs = [
         train_classifier(
@@ -183,6 +186,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_one_process_ddp_matches_a_plain_run(official_root: Path, tmp_path: Path) -> None:
     """Under a process group (gloo, world of one) the model is DDP-wrapped, with the same result."""
     dist = torch.distributed

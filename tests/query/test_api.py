@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import kaokore.query
 
 
@@ -14,6 +16,7 @@ def test_all_is_sorted_and_resolves() -> None:
         assert getattr(kaokore.query, name) is not None, name
 
 
+@pytest.mark.slow
 def test_importing_the_api_does_not_import_torch_or_pandas() -> None:
     code = "import sys, kaokore.query, kaokore.cli; print('torch' in sys.modules, 'pandas' in sys.modules)"
     result = subprocess.run(

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 from pathlib import Path
 
-import pytest
-
 from kaokore.db import Database
+from tests.doc_examples import python_blocks, run_examples
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "research.md"
 
@@ -43,15 +39,6 @@ def test_every_research_command_is_documented() -> None:
 
 
 def test_python_examples_run(official_db: Database) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
-    assert len(blocks) >= 8
-    namespace: dict[str, object] = {"db": official_db}
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        for block in blocks:
-            try:
-                exec(compile(block, str(DOC), "exec"), namespace)  # noqa: S102
-            except Exception as exc:  # pragma: no cover - the message names the block
-                pytest.fail(f"docs/research.md example failed: {exc!r}\n{block}")
-    printed = output.getvalue()
+    assert len(python_blocks(DOC)) >= 8
+    printed, _missing = run_examples(DOC, {"db": official_db})
     assert "1600-1700" in printed and "warrior" in printed

@@ -124,6 +124,7 @@ def test_graph_file_never_fetches_a_context(
 CARTESIAN = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
 
+@pytest.mark.slow
 def test_cartesian_rows_are_read_lazily_and_cut(small_db: SmallDb) -> None:
     started = time.monotonic()
     result = sparql(small_db.database, CARTESIAN, max_rows=500)
@@ -133,6 +134,7 @@ def test_cartesian_rows_are_read_lazily_and_cut(small_db: SmallDb) -> None:
     assert code == 0 and "cut after 3 rows (--max-rows)" in err
 
 
+@pytest.mark.slow
 def test_a_materialising_query_is_stopped_by_time_and_memory(small_db: SmallDb) -> None:
     ordered = CARTESIAN + " ORDER BY ?i ?h ?g"
     started = time.monotonic()

@@ -33,6 +33,7 @@ def test_reviews_to_reach(bench: ModuleType) -> None:
     assert bench.reviews_to_reach(points, 0.8) is None
 
 
+@pytest.mark.slow
 def test_active_order_learns_a_boundary_faster_than_random(bench: ModuleType) -> None:
     """Two classes split by a line in 2-D, a few points near it: labelling the least
     confident faces first finds the line with fewer reviews."""

@@ -149,6 +149,7 @@ def test_a_decision_is_a_human_annotation_in_history_with_its_provenance(
         undo_decision(session, review_id=decision.review_id, reviewer_id=reviewer)
 
 
+@pytest.mark.slow
 def test_decisions_refuse_bad_input_and_other_reviewers_undo(
     database: Database, filled: Filler, reviewer: int
 ) -> None:
@@ -229,6 +230,7 @@ def test_the_queue(database: Database, filled: Filler, reviewer: int) -> None:
         assert len(session.scalars(select(Review)).all()) == 1
 
 
+@pytest.mark.slow
 def test_query_history_cli_shows_the_decision_with_its_provenance(
     database: Database, filled: Filler, reviewer: int
 ) -> None:

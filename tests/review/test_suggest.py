@@ -32,6 +32,7 @@ def _human(database: Database) -> list[tuple[int, str, str, object]]:
         ]
 
 
+@pytest.mark.slow
 def test_suggest_stores_machine_annotations_with_the_models_identity(
     database: Database, filled: Filler, tmp_path: Path
 ) -> None:
@@ -70,6 +71,7 @@ def test_suggest_stores_machine_annotations_with_the_models_identity(
     assert suggest(database, run, device="cpu").suggested == 0
 
 
+@pytest.mark.slow
 def test_suggest_refuses_a_task_the_model_was_not_trained_for(
     database: Database, filled: Filler, tmp_path: Path
 ) -> None:
@@ -82,6 +84,7 @@ def test_suggest_refuses_a_task_the_model_was_not_trained_for(
         suggest(database, tmp_path)
 
 
+@pytest.mark.slow
 def test_suggest_cli_with_filters(database: Database, filled: Filler, tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", task="gender")  # its release is unknown
     result = runner.invoke(

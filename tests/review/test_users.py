@@ -34,6 +34,7 @@ def test_add_and_authenticate(database: Database) -> None:
         assert authenticate(session, "alice", "a long enough password") is None
 
 
+@pytest.mark.slow
 def test_users_cli(database: Database) -> None:
     added = runner.invoke(
         app, ["users", "add", "carol", "--password-stdin"], input="a long secret!\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from kaokore.cli import app
@@ -32,6 +33,7 @@ def _get_raw(base_url: str, target: str) -> tuple[int, bytes]:
         connection.close()
 
 
+@pytest.mark.slow
 def test_serve_serves_its_folder_and_nothing_outside(tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     (mirror / "notes").mkdir(parents=True)
@@ -50,6 +52,7 @@ def test_serve_serves_its_folder_and_nothing_outside(tmp_path: Path) -> None:
         assert httpx.get(f"{base_url}/notes/absent.json", timeout=10).status_code == 404
 
 
+@pytest.mark.slow
 def test_serve_without_a_folder_serves_the_bundled_mirror() -> None:
     with kaokore_serve(None) as base_url:
         feed = httpx.get(f"{base_url}/api/face/as/collection.json", timeout=10)
@@ -57,6 +60,7 @@ def test_serve_without_a_folder_serves_the_bundled_mirror() -> None:
     assert feed.json()["id"] == f"{base_url}/api/face/as/collection.json"
 
 
+@pytest.mark.slow
 def test_demo_harvests_the_bundled_mirror_and_verifies_its_release(tmp_path: Path) -> None:
     home = tmp_path / "demo"
     result = CliRunner().invoke(app, ["--home", str(home), "demo"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClie
 
 def blob_dir(small: SmallDb) -> Path:
     return small.home / "blobs"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless chromium for one test module (skips without selenium or chromium)."""
+    pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    from tests.web.browser import chromium
+
+    with chromium() as driver:
+        yield driver

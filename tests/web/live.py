@@ -5,12 +5,12 @@ all on 127.0.0.1. Nothing reaches the internet.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from kaokore.config import Settings
 from kaokore.db import open_database
@@ -19,8 +19,9 @@ from kaokore.ingest.harvester import HarvestOptions, harvest
 from kaokore.mirror import sample_dir, sample_sources
 from kaokore.server import LocalIIIFServer
 from kaokore.web import WebSettings, create_app
+from tests.processes import free_port
 
-__all__ = ["harvest_sample", "mirror", "serve_web"]
+__all__ = ["harvest_sample", "mirror", "serve_app", "serve_web"]
 
 
 @contextmanager
@@ -57,19 +58,12 @@ def harvest_sample(
     return settings
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
-def serve_web(settings: Settings) -> Iterator[str]:
-    """``kaokore web`` over ``settings`` in a background thread; yields its base URL."""
+def serve_app(app: Any, what: str) -> Iterator[str]:
+    """An ASGI ``app`` under uvicorn in a background thread; yields its base URL."""
     import uvicorn
 
-    app = create_app(WebSettings(database=settings, page_size=12, warm_up=False))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -78,10 +72,18 @@ def serve_web(settings: Settings) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("kaokore web did not start")
+            raise RuntimeError(f"{what} did not start")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_web(settings: Settings) -> Iterator[str]:
+    """``kaokore web`` over ``settings`` in a background thread; yields its base URL."""
+    app = create_app(WebSettings(database=settings, page_size=12, warm_up=False))
+    with serve_app(app, "kaokore web") as base_url:
+        yield base_url

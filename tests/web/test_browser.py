@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,9 @@ from kaokore import query
 from kaokore.config import Settings
 from kaokore.ingest.curation import parse_curation
 from kaokore.query.curation_export import canvas_region
+from kaokore.query.filters import FaceFilter
+from tests.web.browser import By, WebDriverWait, ec  # skips this module without chromium
 from tests.web.live import harvest_sample, mirror, serve_web
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-    pytest.skip(
-        f"browser tests need Debian's chromium ({CHROMIUM}) and chromium-driver "
-        f"({CHROMEDRIVER}); .ci/run installs them",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-from kaokore.query.filters import FaceFilter  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -59,27 +43,6 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         settings = harvest_sample(server, tmp_path_factory.mktemp("web-offline"))
     with serve_web(settings) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1400,1000",
-        "--lang=en",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _figure(driver: Any, name: str) -> None:

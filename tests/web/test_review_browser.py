@@ -10,9 +10,6 @@ Skipped, with the reason, when chromium, chromedriver or argon2-cffi is missing.
 from __future__ import annotations
 
 import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,20 +18,6 @@ from typing import Any
 import pytest
 
 pytest.importorskip("argon2", reason="the review extra (argon2-cffi) is not installed")
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-    pytest.skip(
-        f"browser tests need Debian's chromium ({CHROMIUM}) and chromium-driver "
-        f"({CHROMEDRIVER}); .ci/run installs them",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from kaokore import query  # noqa: E402
@@ -46,7 +29,8 @@ from kaokore.review.users import add_reviewer  # noqa: E402
 from kaokore.web import WebSettings, create_app  # noqa: E402
 from kaokore.web.review import ReviewOptions, with_review  # noqa: E402
 from tests.review.test_store import IDENTITY  # noqa: E402
-from tests.web.live import _free_port, harvest_sample, mirror  # noqa: E402
+from tests.web.browser import By, Keys, WebDriverWait, ec  # noqa: E402  (skips without chromium)
+from tests.web.live import harvest_sample, mirror, serve_app  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a reviewer's long password"
@@ -55,30 +39,16 @@ PASSWORD = "a reviewer's long password"
 @contextmanager
 def serve_review(settings: Settings) -> Iterator[str]:
     """``kaokore web --review`` over ``settings`` in a background thread; its base URL."""
-    import uvicorn
-
     writer = open_database(settings, create=False)
     app = create_app(
         with_review(
             WebSettings(database=settings, warm_up=False), writer, ReviewOptions(scope="all")
         )
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("kaokore web --review did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_app(app, "kaokore web --review") as base_url:
+            yield base_url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         writer.close()
 
 
@@ -108,27 +78,6 @@ def review_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
             database.close()
         with serve_review(settings) as base:
             yield base, settings
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1400,1000",
-        "--lang=en",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _face(driver: Any) -> int:

@@ -69,6 +69,7 @@ def _keywords(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("size", [1, 2, 3])
+@pytest.mark.slow
 def test_combinations_equal_the_query_layer(web_db: WebDb, size: int) -> None:
     checked = 0
     combos = list(itertools.combinations(VALUES, size))
