@@ -4,8 +4,10 @@ Why this order of work: a curation is stored in one transaction together with th
 validators that say it was processed, so a crash at any moment leaves either the old state
 or the new one, never half. The feed cursor moves only after every activity it covers has
 been stored or recorded as failed (failed documents are retried by the next run whatever
-the feed says), and crops come last, each written to the blob store before the face points
-at it. Running again after a kill therefore converges on the uninterrupted result.
+the feed says), and a face's crop is fetched only after its curation is stored (at once,
+while the next documents are fetched, so the hosts stay busy), each written to the blob
+store before the face points at it. Running again after a kill therefore converges on the
+uninterrupted result.
 """
 
 from __future__ import annotations
