@@ -1,8 +1,9 @@
 """kaokore: the KaoKore face collection as a research database and as versioned ML releases.
 
 Each stage is a package with its own public names (:mod:`kaokore.db`, :mod:`kaokore.ingest`,
-:mod:`kaokore.compiler`, :mod:`kaokore.query`, :mod:`kaokore.export`, :mod:`kaokore.learn`,
-:mod:`kaokore.server`, :mod:`kaokore.mirror`); the entry point of each is also here, imported
+:mod:`kaokore.compiler`, :mod:`kaokore.release`, :mod:`kaokore.query`, :mod:`kaokore.export`,
+:mod:`kaokore.learn`, :mod:`kaokore.server`, :mod:`kaokore.mirror`); the entry point of each is
+also here, imported
 on first use so that ``import kaokore`` stays cheap (docs/python.md shows them in use)::
 
     import kaokore
