@@ -74,7 +74,7 @@ mapfile -t IMAGES < <(awk -F, -v n="$FACES_N" -v d="$REL/images_256/" \
 
 status=0
 step "GAN ${RES} px, ${GAN_SECONDS} s of training"
-timeout --signal=INT --kill-after=10 "$(left $(( GAN_SECONDS + 90 )))" "${LEARN[@]}" gan --release "$REL" \
+timeout --signal=INT --kill-after=10 "$(left $(( GAN_SECONDS + 90 )))" "${LEARN[@]}" gan-train --release "$REL" \
   --res "$RES" --channels "$CHANNELS" --batch-size "$GAN_BATCH" --steps 1000000 $MAX_IMAGES \
   --time-budget "$GAN_SECONDS" --log-every 100 --fid-every 1000000 --fid-samples "$FD_SAMPLES" \
   --snapshot-every 100000 --checkpoint-every 100000 --device "$DEVICE" --out "$WORK/gan" \
@@ -83,7 +83,7 @@ tail -1 "$log" >> "$summary"
 
 step "samples"
 for psi in 0.7 1.0; do
-  timeout --kill-after=10 "$(left 60)" "${LEARN[@]}" sample --checkpoint "$WORK/gan/checkpoint.pt" \
+  timeout --kill-after=10 "$(left 60)" "${LEARN[@]}" gan-sample --checkpoint "$WORK/gan/checkpoint.pt" \
     --n "$SAMPLES" --truncation "$psi" --device "$DEVICE" --out "$WORK/samples-$psi" \
     2>&1 | tee -a "$log" || status=$?
   cp "$WORK/samples-$psi/grid.png" "$OUT/gan_psi$psi.png" || status=1

@@ -17,6 +17,7 @@ __all__ = [
     "VALUE_ENGLISH",
     "category_key",
     "class_index",
+    "class_names",
     "english_value",
     "japanese_value",
 ]
@@ -85,6 +86,11 @@ _CATEGORY_CLASSES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "status": STATUS_CLASSES,
 }
 _CATEGORY_KEY: Final[dict[str, str]] = {"gender": "性別", "status": "身分"}
+
+
+def class_names(category: str) -> list[str]:
+    """English class names of ``gender`` or ``status`` in index order (``male``, ``female``)."""
+    return [english for _japanese, english in _CATEGORY_CLASSES[category]]
 
 
 def class_index(category: str, japanese: str) -> int | None:

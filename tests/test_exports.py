@@ -22,6 +22,7 @@ PACKAGES = [
     "kaokore.mirror",
     "kaokore.review",
     "kaokore.learn",
+    "kaokore.release",
 ]
 
 

@@ -37,6 +37,7 @@ def test_the_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     printed, missing = run_examples(PAGE, {})
     assert "kaokore-1.0 33 images, 31 labelled" in printed
     assert "ReleaseError True" in printed
+    assert "1.0 31 rows;" in printed and "the folder does not exist" in printed
     assert "agent | agent 'robot': use human or machine" in printed
     assert (tmp_path / "kaokore-demo" / "releases" / "kaokore-1.0" / "SHA256SUMS").is_file()
     assert missing in ([], ["torch"])

@@ -1,4 +1,4 @@
-"""``kaokore train gan`` and ``kaokore sample``: a StyleGAN-style generator of KaoKore faces.
+"""``kaokore gan train`` and ``kaokore gan sample``: a StyleGAN-style generator of faces.
 
 torch is imported inside the commands, so that ``kaokore --help`` works on an install
 without the train extra.
@@ -12,20 +12,21 @@ from typing import Annotated, Any
 import typer
 
 from kaokore.commands.common import console, require_train_extra
+from kaokore.commands.learning import DeviceOption, MaxImagesOption, ReleaseOption, SeedOption
 from kaokore.errors import UsageError
 
-__all__ = ["DeviceOption", "SeedOption", "sample", "train_gan"]
+__all__ = ["app", "sample", "train"]
 
-DeviceOption = Annotated[
-    str, typer.Option("--device", help="auto (CUDA when available), cpu or cuda.")
-]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+app = typer.Typer(
+    help="Train a StyleGAN-style generator on the faces of a release, and sample faces from it. "
+    "Needs the train extra: pip install 'kaokore[train]'.",
+    no_args_is_help=True,
+)
 
 
-def train_gan(
-    release: Annotated[
-        Path, typer.Option("--release", help="Release folder (images_256/ and labels.csv).")
-    ],
+@app.command()
+def train(
+    release: ReleaseOption,
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoint, history, samples.")],
     res: Annotated[
         int, typer.Option("--res", help="Image size: 64, 128 or 256 (32 for tests).")
@@ -38,9 +39,7 @@ def train_gan(
         int, typer.Option("--channels", help="Widest layer; halves per doubling above 32 px.")
     ] = 512,
     split: Annotated[str, typer.Option("--split", help="train, dev, test or all.")] = "train",
-    max_images: Annotated[
-        int | None, typer.Option("--max-images", help="Train on a seeded subset of this size.")
-    ] = None,
+    max_images: MaxImagesOption = None,
     augment: Annotated[
         str, typer.Option("--augment", help="DiffAugment policy; '' for none.")
     ] = "color,translation,cutout",
@@ -86,14 +85,13 @@ def train_gan(
     Examples:
 
     ```
-    kaokore train gan --release releases/kaokore-1.2 --res 64 --steps 20000 --out runs/g64
-    kaokore train gan --release releases/kaokore-1.2 --res 64 --steps 40000 --out runs/g64 --resume
-    kaokore train gan --release rel --res 64 --channels 64 --steps 300 --device cpu --out tiny
+    kaokore gan train --release releases/kaokore-1.2 --res 64 --steps 20000 --out runs/g64
+    kaokore gan train --release releases/kaokore-1.2 --res 64 --steps 40000 --out runs/g64 --resume
+    kaokore gan train --release rel --res 64 --channels 64 --steps 300 --device cpu --out tiny
     ```
     """
-    require_train_extra("kaokore train gan", ("torch", "torchvision"))
-    from kaokore.learn.gan import GanConfig, GanTrainConfig
-    from kaokore.learn.gan import train_gan as train
+    require_train_extra("kaokore gan train", ("torch", "torchvision"))
+    from kaokore.learn.gan import GanConfig, GanTrainConfig, train_gan
 
     if res not in (32, 64, 128, 256):
         raise UsageError(f"--res must be 64, 128 or 256 (or 32 for tests), not {res}")
@@ -116,7 +114,7 @@ def train_gan(
             f"{record['images_per_second']:.1f} img/s{fid}"
         )
 
-    summary = train(config, out=out, device=device, resume=resume, progress=report)
+    summary = train_gan(config, out=out, device=device, resume=resume, progress=report)
     fid = f", Fréchet distance {summary.fid:.2f}" if summary.fid is not None else ""
     console.print(
         f"Trained to step {summary.step} at {summary.images_per_second:.1f} images/s{fid}; "
@@ -124,9 +122,10 @@ def train_gan(
     )
 
 
+@app.command()
 def sample(
     checkpoint: Annotated[
-        Path, typer.Option("--checkpoint", help="checkpoint.pt of `kaokore train gan`.")
+        Path, typer.Option("--checkpoint", help="checkpoint.pt of `kaokore gan train`.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for grid.png and images/.")],
     n: Annotated[int, typer.Option("--n", help="How many faces.")] = 64,
@@ -142,11 +141,11 @@ def sample(
     Examples:
 
     ```
-    kaokore sample --checkpoint runs/gan64/checkpoint.pt --n 64 --truncation 0.7 --out samples
-    kaokore sample --checkpoint runs/gan64/checkpoint.pt --n 16 --truncation 1 --seed 3 --out s3
+    kaokore gan sample --checkpoint runs/gan64/checkpoint.pt --n 64 --truncation 0.7 --out samples
+    kaokore gan sample --checkpoint runs/gan64/checkpoint.pt --n 16 --truncation 1 --seed 3 --out s3
     ```
     """
-    require_train_extra("kaokore sample", ("torch", "torchvision"))
+    require_train_extra("kaokore gan sample", ("torch", "torchvision"))
     from kaokore.learn.gan import sample as draw
 
     if n < 1:

@@ -14,8 +14,9 @@ from kaokore.db import Database
 from kaokore.errors import UsageError
 from kaokore.ingest.client import ClientSettings
 from kaokore.ingest.harvester import HarvestOptions, fetch_crops_only, harvest
-from kaokore.ingest.official_images import IMAGES_DIR, store_official_images
+from kaokore.ingest.official_images import store_official_images
 from kaokore.ingest.report import OUTCOMES, STAGES, HarvestReport, Stage
+from kaokore.release.layout import IMAGE_DIR
 
 __all__ = ["ingest", "print_report"]
 
@@ -185,7 +186,7 @@ def ingest(
         sink = RichProgress(bar)
         if official is not None:
             report = _import_official(database, official)
-            local = images_dir or official / IMAGES_DIR
+            local = images_dir or official / IMAGE_DIR
             if images_dir is not None or local.is_dir():
                 _store_official_images(database, official, local, report)
             if options.images:

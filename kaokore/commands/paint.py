@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from kaokore.commands.common import console, require_train_extra
-from kaokore.commands.gan import DeviceOption, SeedOption
+from kaokore.commands.learning import DeviceOption, MaxImagesOption, ReleaseOption, SeedOption
 from kaokore.errors import UsageError
 
 __all__ = ["agent", "app", "optimize", "run"]
@@ -94,9 +94,7 @@ def optimize(
 
 @app.command()
 def agent(
-    release: Annotated[
-        Path, typer.Option("--release", help="Release folder (images_256/ and labels.csv).")
-    ],
+    release: ReleaseOption,
     out: Annotated[Path, typer.Option("--out", help="Folder for renderer.pt and actor.pt.")],
     steps: Annotated[int, typer.Option("--steps", help="Actor updates.")] = 2000,
     size: Annotated[
@@ -118,9 +116,7 @@ def agent(
             "--renderer", help="Reuse this renderer.pt (or actor.pt) instead of training."
         ),
     ] = None,
-    max_images: Annotated[
-        int | None, typer.Option("--max-images", help="Train on a seeded subset of this size.")
-    ] = None,
+    max_images: MaxImagesOption = None,
     device: DeviceOption = "auto",
     seed: SeedOption = 0,
 ) -> None:

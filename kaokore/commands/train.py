@@ -2,18 +2,23 @@
 
 torch is imported inside the commands only, so ``kaokore --help`` works on an install without
 the ``train`` extra; running a command there ends with one line saying how to install it.
-Other training commands (``kaokore train gan``) attach themselves to :data:`app`.
+The generative model has its own group (``kaokore gan``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from kaokore.commands.common import console, require_train_extra, settings_of
+from kaokore.commands.learning import DeviceOption, ReleaseOption, SeedOption
 from kaokore.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,15 +34,6 @@ app = typer.Typer(
 
 _EXTRA_MODULES = {"torch", "torchvision", "matplotlib", "numpy", "PIL"}
 
-ReleaseOption = Annotated[
-    Path,
-    typer.Option(
-        "--release",
-        help="Release folder (made by `kaokore build`) or official download folder: "
-        "images_256/ and labels.csv.",
-        show_default=False,
-    ),
-]
 ImageSizeOption = Annotated[
     int | None,
     typer.Option(
@@ -104,10 +100,6 @@ ScheduleOption = Annotated[
         show_default=False,
     ),
 ]
-SeedOption = Annotated[
-    int, typer.Option("--seed", help="Seed of the initialisation, order and crops.")
-]
-DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, mps or auto.")]
 AmpOption = Annotated[
     bool | None,
     typer.Option(
@@ -169,6 +161,113 @@ ProgressOption = Annotated[
 ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Recipe:
+    """The options ``classify`` and ``baselines`` share: how one classifier is trained."""
+
+    preset: str | None
+    image_size: int | None
+    epochs: int | None
+    patience: int | None
+    batch_size: int | None
+    lr: float | None
+    weight_decay: float | None
+    schedule: str | None
+    seed: int
+    device: str
+    amp: bool | None
+    balanced: bool
+    split: str | None
+    workers: int
+    limit: int | None
+    fast: bool
+    cache_dir: Path | None
+    threads: int | None
+    progress: bool
+
+    def config(self, ctx: typer.Context, release: Path) -> dict[str, Any]:
+        """The ``TrainConfig`` fields these options decide (the preset filled in)."""
+        from kaokore.learn.cache import CACHE_SUBDIR
+        from kaokore.learn.presets import with_preset
+
+        chosen = with_preset(
+            self.preset,
+            {
+                "image_size": self.image_size,
+                "epochs": self.epochs,
+                "patience": self.patience,
+                "batch_size": self.batch_size,
+                "lr": self.lr,
+                "weight_decay": self.weight_decay,
+                "schedule": self.schedule,
+            },
+        )
+        settings = settings_of(ctx)
+        return {
+            "release": release,
+            **chosen,
+            "seed": self.seed,
+            "device": self.device,
+            "amp": self.amp,
+            "balanced": self.balanced,
+            "split": self.split,
+            "workers": self.workers,
+            "limit": self.limit,
+            "fast": self.fast,
+            "cache_dir": self.cache_dir or settings.cache_dir / CACHE_SUBDIR,
+            "threads": self.threads,
+            "progress": self.progress,
+        }
+
+
+#: Each shared option: its annotated type and its default, in the order --help lists them.
+_RECIPE_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "preset": (PresetOption, None),
+    "image_size": (ImageSizeOption, None),
+    "epochs": (EpochsOption, None),
+    "patience": (PatienceOption, None),
+    "batch_size": (BatchSizeOption, None),
+    "lr": (LrOption, None),
+    "weight_decay": (WeightDecayOption, None),
+    "schedule": (ScheduleOption, None),
+    "seed": (SeedOption, 0),
+    "device": (DeviceOption, "auto"),
+    "amp": (AmpOption, None),
+    "balanced": (BalancedOption, False),
+    "split": (SplitOption, None),
+    "workers": (WorkersOption, 0),
+    "limit": (LimitOption, None),
+    "fast": (FastOption, True),
+    "cache_dir": (CacheDirOption, None),
+    "threads": (ThreadsOption, None),
+    "progress": (ProgressOption, True),
+}
+
+
+def _recipe_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the shared options, gathered into its ``recipe`` argument.
+
+    Why a decorator: typer reads a command's options from its signature, so the shared ones
+    are added to the signature here, once, instead of being written out in each command.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "recipe"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=default)
+        for name, (kind, default) in _RECIPE_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def with_recipe(*args: Any, **kwargs: Any) -> None:
+        recipe = _Recipe(**{name: kwargs.pop(name) for name in _RECIPE_OPTIONS})
+        command(*args, recipe=recipe, **kwargs)
+
+    with_recipe.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own, *shared]
+    )
+    return with_recipe
+
+
 def _names(values: list[str] | None, valid: tuple[str, ...], option: str) -> list[str]:
     """Accept repeated options and comma-separated lists; check every name."""
     if not values:
@@ -197,8 +296,10 @@ def _print_result(config: TrainConfig, run_dir: Path, test: Evaluation) -> None:
 
 
 @app.command()
+@_recipe_options
 def classify(
     ctx: typer.Context,
+    recipe: _Recipe,
     release: ReleaseOption,
     arch: Annotated[
         str,
@@ -208,18 +309,6 @@ def classify(
         ),
     ] = "resnet18",
     task: Annotated[str, typer.Option("--task", help="gender or status.")] = "gender",
-    preset: PresetOption = None,
-    image_size: ImageSizeOption = None,
-    epochs: EpochsOption = None,
-    patience: PatienceOption = None,
-    batch_size: BatchSizeOption = None,
-    lr: LrOption = None,
-    weight_decay: WeightDecayOption = None,
-    schedule: ScheduleOption = None,
-    seed: SeedOption = 0,
-    device: DeviceOption = "auto",
-    amp: AmpOption = None,
-    balanced: BalancedOption = False,
     weights: Annotated[
         Path | None,
         typer.Option(
@@ -231,7 +320,6 @@ def classify(
             show_default=False,
         ),
     ] = None,
-    split: SplitOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -240,10 +328,6 @@ def classify(
             show_default=False,
         ),
     ] = None,
-    workers: WorkersOption = 0,
-    limit: LimitOption = None,
-    fast: FastOption = True,
-    cache_dir: CacheDirOption = None,
     time_limit: Annotated[
         float | None,
         typer.Option(
@@ -252,8 +336,6 @@ def classify(
             show_default=False,
         ),
     ] = None,
-    threads: ThreadsOption = None,
-    progress: ProgressOption = True,
 ) -> None:
     """Train one of the paper's classifiers, early-stopped on dev, and score it on test.
 
@@ -275,42 +357,15 @@ def classify(
     ```
     """
     require_train_extra("kaokore train")
-    from kaokore.learn.cache import CACHE_SUBDIR
-    from kaokore.learn.presets import with_preset
     from kaokore.learn.train import TrainConfig, default_run_dir, train_classifier
 
-    settings = settings_of(ctx)
-    chosen = with_preset(
-        preset,
-        {
-            "image_size": image_size,
-            "epochs": epochs,
-            "patience": patience,
-            "batch_size": batch_size,
-            "lr": lr,
-            "weight_decay": weight_decay,
-            "schedule": schedule,
-        },
-    )
     config = TrainConfig(
-        release=release,
+        **recipe.config(ctx, release),
         arch=arch,
         task=task,
-        **chosen,
-        seed=seed,
-        device=device,
-        amp=amp,
-        balanced=balanced,
         weights=weights,
-        split=split,
-        out=out or default_run_dir(arch, task, home=settings.home),
-        workers=workers,
-        limit=limit,
-        fast=fast,
-        cache_dir=cache_dir or settings.cache_dir / CACHE_SUBDIR,
+        out=out or default_run_dir(arch, task, home=settings_of(ctx).home),
         time_limit=time_limit,
-        threads=threads,
-        progress=progress,
     )
     result = train_classifier(config)
     if result.test is not None:
@@ -318,8 +373,10 @@ def classify(
 
 
 @app.command()
+@_recipe_options
 def baselines(
     ctx: typer.Context,
+    recipe: _Recipe,
     release: ReleaseOption,
     archs: Annotated[
         list[str] | None,
@@ -333,19 +390,6 @@ def baselines(
         list[str] | None,
         typer.Option("--tasks", help="gender, status or both [default: both].", show_default=False),
     ] = None,
-    preset: PresetOption = None,
-    image_size: ImageSizeOption = None,
-    epochs: EpochsOption = None,
-    patience: PatienceOption = None,
-    batch_size: BatchSizeOption = None,
-    lr: LrOption = None,
-    weight_decay: WeightDecayOption = None,
-    schedule: ScheduleOption = None,
-    seed: SeedOption = 0,
-    device: DeviceOption = "auto",
-    amp: AmpOption = None,
-    balanced: BalancedOption = False,
-    split: SplitOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -355,10 +399,6 @@ def baselines(
             show_default=False,
         ),
     ] = None,
-    workers: WorkersOption = 0,
-    limit: LimitOption = None,
-    fast: FastOption = True,
-    cache_dir: CacheDirOption = None,
     time_budget: Annotated[
         float | None,
         typer.Option(
@@ -367,8 +407,6 @@ def baselines(
             show_default=False,
         ),
     ] = None,
-    threads: ThreadsOption = None,
-    progress: ProgressOption = True,
 ) -> None:
     """Run the paper's grid (7 architectures x gender/status) and tabulate it next to Table 2.
 
@@ -388,42 +426,13 @@ def baselines(
     from datetime import datetime
 
     from kaokore.learn.baselines import TASKS, run_baselines
-    from kaokore.learn.cache import CACHE_SUBDIR
     from kaokore.learn.models import ARCHS
-    from kaokore.learn.presets import with_preset
     from kaokore.learn.train import TrainConfig
 
     chosen_archs = _names(archs, ARCHS, "--archs")
     chosen_tasks = _names(tasks, TASKS, "--tasks")
-    settings = settings_of(ctx)
-    folder = out or settings.home / "runs" / f"baselines-{datetime.now():%Y%m%d-%H%M%S}"
-    chosen = with_preset(
-        preset,
-        {
-            "image_size": image_size,
-            "epochs": epochs,
-            "patience": patience,
-            "batch_size": batch_size,
-            "lr": lr,
-            "weight_decay": weight_decay,
-            "schedule": schedule,
-        },
-    )
-    base = TrainConfig(
-        release=release,
-        **chosen,
-        seed=seed,
-        device=device,
-        amp=amp,
-        balanced=balanced,
-        split=split,
-        workers=workers,
-        limit=limit,
-        fast=fast,
-        cache_dir=cache_dir or settings.cache_dir / CACHE_SUBDIR,
-        threads=threads,
-        progress=progress,
-    )
+    folder = out or settings_of(ctx).home / "runs" / f"baselines-{datetime.now():%Y%m%d-%H%M%S}"
+    base = TrainConfig(**recipe.config(ctx, release))
     rows = run_baselines(
         base, folder, archs=chosen_archs, tasks=chosen_tasks, time_budget=time_budget
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import secrets
@@ -39,32 +38,49 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 
 from kaokore.compiler import files as official_files
-from kaokore.compiler.contact import contact_sheet
+from kaokore.compiler.contact import class_sheet
 from kaokore.compiler.datasheet import datasheet
 from kaokore.compiler.images import (
-    IMAGE_SIZE,
     JPEG_OPTIONS,
     ImageResult,
     ImageTask,
     crop_box,
     run_image_stage,
 )
-from kaokore.compiler.manifest import SUMS_FILE, counts, diff, release_json, sha256sums
+from kaokore.compiler.manifest import counts, diff, release_json, sha256sums
 from kaokore.compiler.official import OfficialLayout, official_layout
 from kaokore.compiler.provenance import faces_csv, faces_parquet, provenance_records
 from kaokore.compiler.records import BuildInput, LeftOut, ReleaseEntry, SampleRow
 from kaokore.compiler.reviewed import DEFAULT_LABELS, check_labels
 from kaokore.compiler.select import read_build_input
-from kaokore.compiler.splits import DEFAULT_SEED, SPLIT_NAMES, THRESHOLDS, compute_sets
+from kaokore.compiler.splits import DEFAULT_SEED, THRESHOLDS, compute_sets
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Face, Release, ReleaseMember
 from kaokore.errors import CompileError, ReleaseExistsError, UsageError
+from kaokore.release import ReleaseFolder, parse_labels
+from kaokore.release.layout import (
+    CONTACT_SHEET_FILE,
+    DATASHEET_FILE,
+    FACES_CSV,
+    FACES_PARQUET,
+    IMAGE_DIR,
+    IMAGE_SIZE,
+    LABELS_FILE,
+    METADATA_EN_FILE,
+    METADATA_JA_FILE,
+    RELEASE_FILE,
+    SPLIT_FILES,
+    SUMS_FILE,
+    TAGS_FILE,
+    URLS_FILE,
+    image_name,
+    split_path,
+)
 
 __all__ = ["ReleaseSummary", "build_release", "release_folder"]
 
 _VERSION: Final = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 _PARTIAL: Final = re.compile(r"^\.kaokore-.+\.partial-(\d+)-[0-9a-f]+$")
-IMAGE_DIR: Final = "images_256"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -355,7 +371,7 @@ def _compose(
         if layout is None:
             number = row.file_number if row.file_number is not None else new_numbers[row.face_id]
             row = replace(row, file_number=number)
-            name = f"{number:08d}.jpg"
+            name = image_name(number)
             os.rename(result.output, images_dir / name)
             url = official_files.iiif_url(row)
         else:
@@ -397,22 +413,18 @@ def _compose(
 
 
 def _name(number: int | None) -> str | None:
-    return None if number is None else f"{number:08d}.jpg"
+    return None if number is None else image_name(number)
 
 
 def _official_sets(layout: OfficialLayout) -> dict[str, str]:
     """File name -> set from the official ``labels.csv`` (by name: a face may have two)."""
-    sets: dict[str, str] = {}
-    for line in layout.files["labels.csv"].decode().splitlines()[1:]:
-        parts = line.split(",")
-        if len(parts) == 4:
-            sets.setdefault(parts[0], parts[3])
-    return sets
+    table = parse_labels(layout.files[LABELS_FILE].decode().splitlines(), LABELS_FILE)
+    return {row.image: row.set for row in table.rows}
 
 
 def _layout_urls(layout: OfficialLayout) -> dict[str, str]:
-    lines = layout.files["urls.txt"].decode().splitlines()
-    return {f"{i:08d}.jpg": line for i, line in enumerate(lines) if line.strip()}
+    lines = layout.files[URLS_FILE].decode().splitlines()
+    return {image_name(i): line for i, line in enumerate(lines) if line.strip()}
 
 
 def _counts(
@@ -421,7 +433,7 @@ def _counts(
     result = counts(entries, left_out)
     if layout is not None:
         # labels.csv is the official one: count its rows, present or not.
-        result["labelled"] = max(0, len(layout.files["labels.csv"].decode().splitlines()) - 1)
+        result["labelled"] = max(0, len(layout.files[LABELS_FILE].decode().splitlines()) - 1)
     return result
 
 
@@ -442,23 +454,23 @@ def _write_files(
         path.write_bytes(data)
 
     if layout is None:
-        write("labels.csv", official_files.labels_csv(entries, "stable"))
-        write("labels.metadata.en.txt", official_files.metadata_en())
-        write("labels.metadata.ja.txt", official_files.metadata_ja())
-        write("original_tags.txt", official_files.original_tags(entries))
-        write("urls.txt", official_files.urls_txt(entries))
+        write(LABELS_FILE, official_files.labels_csv(entries, "stable"))
+        write(METADATA_EN_FILE, official_files.metadata_en())
+        write(METADATA_JA_FILE, official_files.metadata_ja())
+        write(TAGS_FILE, official_files.original_tags(entries))
+        write(URLS_FILE, official_files.urls_txt(entries))
     else:
         for name, data in sorted(layout.files.items()):
             write(name, data)
     split_info: dict[str, Any] = {}
-    for name in SPLIT_NAMES:
+    for name in SPLIT_FILES:
         if not any(name in e.sets for e in entries):
             continue
-        write(f"splits/{name}.csv", official_files.labels_csv(entries, name))
+        write(split_path(name), official_files.labels_csv(entries, name))
         split_info[name] = _split_description(name, seed, source, layout)
     records = provenance_records(entries)
-    write("faces.csv", faces_csv(records))
-    write("faces.parquet", faces_parquet(records))
+    write(FACES_CSV, faces_csv(records))
+    write(FACES_PARQUET, faces_parquet(records))
     release_counts = _counts(entries, left_out, layout)
     built_at = source.source_time.strftime("%Y-%m-%dT%H:%M:%SZ")
     official_version = (
@@ -467,7 +479,7 @@ def _write_files(
         else (source.official.version if source.official else None)
     )
     write(
-        "DATASHEET.md",
+        DATASHEET_FILE,
         datasheet(
             version=version,
             built_at=built_at,
@@ -478,9 +490,9 @@ def _write_files(
             official_version=official_version if "official" in split_info else None,
         ),
     )
-    write("contact_sheet.png", contact_sheet(entries, root / IMAGE_DIR, seed=seed))
+    write(CONTACT_SHEET_FILE, class_sheet(entries, root / IMAGE_DIR, seed=seed))
     write(
-        "release.json",
+        RELEASE_FILE,
         release_json(
             version=version,
             built_at=source.source_time,
@@ -500,7 +512,7 @@ def _write_files(
 def _split_description(
     name: str, seed: int, source: BuildInput, layout: OfficialLayout | None
 ) -> dict[str, Any]:
-    file = f"splits/{name}.csv"
+    file = split_path(name)
     if name == "official":
         version = (
             layout.version
@@ -580,8 +592,7 @@ def _record(
 
 
 def _sums_checksum(folder: Path) -> str | None:
-    path = folder / SUMS_FILE
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return ReleaseFolder(folder).checksum()
 
 
 def _summary_of(
@@ -593,7 +604,7 @@ def _summary_of(
     like_official: str | None,
 ) -> ReleaseSummary:
     """The summary of an existing, identical release (a no-op build)."""
-    meta = json.loads((target / "release.json").read_text(encoding="utf-8"))
+    meta = ReleaseFolder(target).manifest() or {}
     release_counts = meta.get("counts", {})
     return ReleaseSummary(
         version=version,

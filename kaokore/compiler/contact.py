@@ -1,5 +1,11 @@
 """``contact_sheet.png``: a few faces of every class, to see a release at a glance.
 
+Why not :func:`kaokore.query.contact_sheet`: that one draws any list of faces from the
+database's blob store as a grid in the list's order, captions under each face and a
+placeholder for a crop never fetched; this one draws a release's own images, one captioned
+row per class, chosen deterministically. The two share nothing but Pillow, so they have
+different names: this is :func:`class_sheet`.
+
 Why deterministic: the sheet is a file of the release, so it must be identical when the
 release is rebuilt. The faces of each row are the first of their class in the order of a
 seeded hash of their key (not a random draw), the thumbnails are resized with a fixed filter,
@@ -19,7 +25,7 @@ from kaokore.compiler.records import ReleaseEntry
 from kaokore.compiler.splits import unit_interval
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
 
-__all__ = ["PER_ROW", "THUMB", "contact_sheet"]
+__all__ = ["PER_ROW", "THUMB", "class_sheet"]
 
 #: Faces per class and the side of a thumbnail, in pixels.
 PER_ROW: Final = 8
@@ -41,7 +47,7 @@ def _rows(entries: Sequence[ReleaseEntry], seed: int) -> list[tuple[str, list[Re
     return rows
 
 
-def contact_sheet(entries: Sequence[ReleaseEntry], images_dir: Path, *, seed: int) -> bytes:
+def class_sheet(entries: Sequence[ReleaseEntry], images_dir: Path, *, seed: int) -> bytes:
     """A PNG with one row per class (2 genders, 4 statuses) of up to ``PER_ROW`` faces."""
     rows = _rows(entries, seed)
     width = _LABEL_WIDTH + PER_ROW * (THUMB + _GAP) + _GAP

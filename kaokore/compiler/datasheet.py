@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kaokore.compiler.images import IMAGE_SIZE, JPEG_OPTIONS
+from kaokore.compiler.images import JPEG_OPTIONS
 from kaokore.compiler.records import ReleaseEntry, SampleRow
-from kaokore.compiler.splits import SETS, THRESHOLDS, by_page_group, by_work_group
+from kaokore.compiler.splits import THRESHOLDS, by_page_group, by_work_group
 from kaokore.compiler.terms import ATTRIBUTION, LICENSE, LICENSE_URL, REDISTRIBUTION
+from kaokore.release.layout import IMAGE_SIZE, SETS
 
 __all__ = ["datasheet", "leakage"]
 

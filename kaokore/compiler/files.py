@@ -11,14 +11,12 @@ Each writer returns bytes, so it can be tested without a folder.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
 
 from kaokore.compiler.records import ReleaseEntry, SampleRow
-from kaokore.compiler.splits import SETS
+from kaokore.release.layout import LABELS_HEADER, SETS
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
 
 __all__ = [
-    "LABELS_HEADER",
     "iiif_url",
     "labels_csv",
     "metadata_en",
@@ -27,8 +25,6 @@ __all__ = [
     "tag_line",
     "urls_txt",
 ]
-
-LABELS_HEADER: Final = "image,gender,status,set"
 
 
 def iiif_url(row: SampleRow, size: int = 256) -> str:

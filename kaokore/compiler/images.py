@@ -30,9 +30,9 @@ from PIL import Image
 
 from kaokore.box import Box
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
+from kaokore.release.layout import IMAGE_SIZE
 
 __all__ = [
-    "IMAGE_SIZE",
     "JPEG_OPTIONS",
     "RESAMPLE",
     "ImageResult",
@@ -42,7 +42,6 @@ __all__ = [
     "run_image_stage",
 ]
 
-IMAGE_SIZE: Final = 256
 #: Lanczos: the sharpest of Pillow's filters for downscaling, and deterministic.
 RESAMPLE: Final = Image.Resampling.LANCZOS
 #: Fixed encoder settings; changing any of them changes every image of every new build.

@@ -22,13 +22,12 @@ from typing import Any, Final
 
 from kaokore import __version__
 from kaokore.compiler.records import LeftOut, PreviousRelease, ReleaseEntry
-from kaokore.compiler.splits import SETS, SPLIT_NAMES
 from kaokore.compiler.terms import ATTRIBUTION, DOI, LICENSE, LICENSE_URL, REDISTRIBUTION
+from kaokore.release.layout import SETS, SPLIT_FILES, SUMS_FILE
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
 
 __all__ = [
     "FORMAT",
-    "SUMS_FILE",
     "ReleaseDiff",
     "counts",
     "diff",
@@ -40,7 +39,6 @@ __all__ = [
 
 #: The ``format`` of ``release.json``; bump it when a field changes meaning.
 FORMAT: Final = "kaokore-release/1"
-SUMS_FILE: Final = "SHA256SUMS"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -81,7 +79,7 @@ def counts(entries: Sequence[ReleaseEntry], left_out: Sequence[LeftOut]) -> dict
     """Images, labelled rows, left-out faces, and counts per label in every set of every split."""
     labelled = [e for e in entries if e.row.labelled]
     per_split: dict[str, Any] = {}
-    for name in SPLIT_NAMES:
+    for name in SPLIT_FILES:
         covered = [e for e in labelled if name in e.sets]
         if not covered:
             continue

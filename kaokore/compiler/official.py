@@ -14,7 +14,7 @@ rebuilds the five official files from what ``kaokore.ingest.official`` stored:
 * ``original_tags.txt``: one line per face line, the current annotations the version's own
   document asserts, sorted by key then position (the official order), unless recorded as an
   exception (tags on a blank url line, say).
-* ``labels.metadata.{en,ja}.txt``: from :mod:`kaokore.vocab`, in the official format.
+* ``labels.metadata.{en,ja}.txt``: from :mod:`kaokore.vocab`, written by :mod:`.files`.
 
 Every official file is LF-terminated with a final newline; so is every file written here.
 If a later harvest moved an image service (a new ``base_url``), ``urls.txt`` follows the
@@ -25,27 +25,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kaokore.compiler.files import metadata_en, metadata_ja
 from kaokore.db.models import Annotation, Document, Face, ImageService, Release, ReleaseMember
 from kaokore.db.release_layout import OfficialLayoutOptions, TagRules, UrlRules
 from kaokore.errors import CompileError
-from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
-
-__all__ = ["OFFICIAL_FILE_NAMES", "OfficialLayout", "label_metadata", "official_layout"]
-
-#: The files of an official version, as :attr:`OfficialLayout.files` names them.
-OFFICIAL_FILE_NAMES: Final = (
-    "labels.csv",
-    "urls.txt",
-    "original_tags.txt",
-    "labels.metadata.en.txt",
-    "labels.metadata.ja.txt",
+from kaokore.release.layout import (
+    LABELS_FILE,
+    METADATA_EN_FILE,
+    METADATA_JA_FILE,
+    TAGS_FILE,
+    URLS_FILE,
 )
-_LABELS_HEADER: Final = "image,gender,status,set"
+
+__all__ = ["OfficialLayout", "official_layout"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,11 +91,11 @@ def official_layout(session: Session, version: str) -> OfficialLayout:
     by_number = sorted(members, key=lambda member: member.number)
     tags = _tags(session, options.document_url)
     files = {
-        "labels.csv": _labels_csv(members, options.labels_header),
-        "urls.txt": _urls_txt(by_number, options.urls),
-        "original_tags.txt": _tags_txt(by_number, tags, options.tags),
-        "labels.metadata.en.txt": label_metadata("en"),
-        "labels.metadata.ja.txt": label_metadata("ja"),
+        LABELS_FILE: _labels_csv(members, options.labels_header),
+        URLS_FILE: _urls_txt(by_number, options.urls),
+        TAGS_FILE: _tags_txt(by_number, tags, options.tags),
+        METADATA_EN_FILE: metadata_en(),
+        METADATA_JA_FILE: metadata_ja(),
     }
     return OfficialLayout(
         version=version,
@@ -200,23 +196,4 @@ def _tags_txt(
         elif member.face_id is not None and member.file_name not in missing:
             pairs = sorted(tags.get(member.face_id, []))
             lines.append(f"{member.file_name}:" + ";".join(f"{k}={v}" for k, _p, v in pairs))
-    return _text(lines)
-
-
-def label_metadata(lang: str) -> bytes:
-    """``labels.metadata.{en,ja}.txt`` from :mod:`kaokore.vocab`, in the official layout.
-
-    A header of category names and class counts, then per category its name and one
-    ``\\tindex\\tname`` line per class, each block followed by a blank line.
-    """
-    if lang not in ("en", "ja"):
-        raise ValueError(f"Unknown value {lang!r} for argument lang. Valid values are en, ja")
-    column = 1 if lang == "en" else 0
-    categories = ((("性別", "gender"), GENDER_CLASSES), (("身分", "status"), STATUS_CLASSES))
-    names = [name[column] for name, _classes in categories]
-    lines = ["\t".join(names), "\t".join(str(len(classes)) for _name, classes in categories), ""]
-    for name, (_names, classes) in zip(names, categories, strict=True):
-        lines.append(name)
-        lines += [f"\t{index}\t{pair[column]}" for index, pair in enumerate(classes)]
-        lines.append("")
     return _text(lines)

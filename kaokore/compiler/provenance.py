@@ -21,10 +21,11 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from kaokore.box import box_columns, box_values
 from kaokore.compiler.records import ReleaseEntry
 from kaokore.compiler.reviewed import LabelSource
-from kaokore.compiler.splits import SPLIT_NAMES
 from kaokore.compiler.terms import LICENSE_URL
+from kaokore.release.layout import SPLIT_FILES
 from kaokore.vocab import KEY_ENGLISH
 
 __all__ = ["COLUMNS", "faces_csv", "faces_parquet", "provenance_records"]
@@ -34,14 +35,8 @@ _INT_COLUMNS: Final = (
     "gender",
     "status",
     "canvas_position",
-    "region_x",
-    "region_y",
-    "region_w",
-    "region_h",
-    "square_x",
-    "square_y",
-    "square_w",
-    "square_h",
+    *box_columns("region"),
+    *box_columns("square"),
     "iiif_level",
 )
 _META_COLUMNS: Final = tuple(f"meta_{english}" for english in KEY_ENGLISH.values())
@@ -61,7 +56,7 @@ COLUMNS: Final[tuple[str, ...]] = (
     "gender",
     "status",
     *_SOURCE_COLUMNS,
-    *(f"set_{name.replace('-', '_')}" for name in SPLIT_NAMES),
+    *(f"set_{name.replace('-', '_')}" for name in SPLIT_FILES),
     "holder",
     "record_id",
     "work_key",
@@ -73,14 +68,8 @@ COLUMNS: Final[tuple[str, ...]] = (
     "member_uri",
     "range_id",
     "range_label",
-    "region_x",
-    "region_y",
-    "region_w",
-    "region_h",
-    "square_x",
-    "square_y",
-    "square_w",
-    "square_h",
+    *box_columns("region"),
+    *box_columns("square"),
     "image_service",
     "image_service_key",
     "iiif_api",
@@ -106,7 +95,6 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
     records = []
     for entry in sorted(entries, key=lambda e: e.image):
         row = entry.row
-        region = row.region
         meta: dict[str, list[str]] = {column: [] for column in _META_COLUMNS}
         for value in row.annotations:
             english = KEY_ENGLISH.get(value.label)
@@ -120,7 +108,7 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
             "status": row.status,
             **_sources("gender", row.gender_source),
             **_sources("status", row.status_source),
-            **{f"set_{n.replace('-', '_')}": entry.sets.get(n) for n in SPLIT_NAMES},
+            **{f"set_{n.replace('-', '_')}": entry.sets.get(n) for n in SPLIT_FILES},
             "holder": row.holder,
             "record_id": row.record_id,
             "work_key": row.work_key,
@@ -132,14 +120,8 @@ def provenance_records(entries: Iterable[ReleaseEntry]) -> list[dict[str, Any]]:
             "member_uri": row.member_uri,
             "range_id": row.range_id,
             "range_label": row.range_label,
-            "region_x": region.x if region else None,
-            "region_y": region.y if region else None,
-            "region_w": region.w if region else None,
-            "region_h": region.h if region else None,
-            "square_x": row.square.x,
-            "square_y": row.square.y,
-            "square_w": row.square.w,
-            "square_h": row.square.h,
+            **box_values("region", row.region),
+            **box_values("square", row.square),
             "image_service": row.service_url,
             "image_service_key": row.service_key,
             "iiif_api": row.api_version,

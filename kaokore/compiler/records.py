@@ -89,11 +89,6 @@ class SampleRow:
         """Whether the face gets a ``labels.csv`` row."""
         return self.gender is not None and self.status is not None
 
-    @property
-    def stratum(self) -> str:
-        """The label pair the stable split is stratified by (``g/s``, or ``unlabelled``)."""
-        return f"{self.gender}/{self.status}" if self.labelled else "unlabelled"
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OfficialSplit:

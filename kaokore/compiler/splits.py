@@ -25,8 +25,6 @@ from kaokore.compiler.records import OfficialSplit, SampleRow
 
 __all__ = [
     "DEFAULT_SEED",
-    "SETS",
-    "SPLIT_NAMES",
     "THRESHOLDS",
     "assign",
     "by_page_group",
@@ -38,12 +36,8 @@ __all__ = [
 
 #: The seed of the default split; change it and every face may change set.
 DEFAULT_SEED: Final = 0
-#: The sets, in the order the files list them.
-SETS: Final[tuple[str, ...]] = ("train", "dev", "test")
 #: Upper bounds of ``u`` for train and dev; the rest is test (80/10/10, as officially).
 THRESHOLDS: Final[tuple[float, float]] = (0.8, 0.9)
-#: The split files under ``splits/`` (``official`` only where the faces came from one).
-SPLIT_NAMES: Final[tuple[str, ...]] = ("stable", "by-work", "by-page", "official")
 
 
 def unit_interval(seed: int, text: str) -> float:

@@ -9,44 +9,35 @@ folder, never the database, so a release can be verified anywhere it is copied t
 from __future__ import annotations
 
 import csv
-import io
-import json
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from PIL import Image
 
-from kaokore.compiler.files import LABELS_HEADER
-from kaokore.compiler.images import IMAGE_SIZE
-from kaokore.compiler.manifest import SUMS_FILE, file_sha256, parse_sums
-from kaokore.compiler.splits import SETS
+from kaokore.compiler.manifest import file_sha256, parse_sums
 from kaokore.errors import ReleaseError
-from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
-
-__all__ = ["REQUIRED_FILES", "VerifyReport", "verify_release"]
-
-#: The files every release has (``splits/official.csv`` only where faces came from one).
-REQUIRED_FILES: Final[tuple[str, ...]] = (
-    "labels.csv",
-    "labels.metadata.en.txt",
-    "labels.metadata.ja.txt",
-    "original_tags.txt",
-    "urls.txt",
-    "faces.csv",
-    "faces.parquet",
-    "release.json",
-    "DATASHEET.md",
-    "contact_sheet.png",
+from kaokore.release.labels import LabelRow, parse_labels
+from kaokore.release.layout import (
+    FACES_CSV,
+    IMAGE_DIR,
+    IMAGE_NAME,
+    IMAGE_SIZE,
+    LABELS_FILE,
+    RELEASE_FILE,
+    REQUIRED_FILES,
+    SETS,
+    SPLITS_DIR,
     SUMS_FILE,
-    "splits/stable.csv",
-    "splits/by-work.csv",
-    "splits/by-page.csv",
+    TAGS_FILE,
+    URLS_FILE,
+    split_path,
 )
-_IMAGE_NAME = re.compile(r"^\d{8}\.jpg$")
+from kaokore.release.reader import ReleaseFolder, read_lines
+
+__all__ = ["VerifyReport", "verify_release"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,19 +76,23 @@ def verify_release(path: Path | str) -> VerifyReport:
         if name != SUMS_FILE and not (root / name).is_file() and name not in listed:
             problems.append(f"missing file: {name}")
     images = _check_images(root, problems)
-    labels = _check_label_file(root, "labels.csv", images, problems)
-    split_files: dict[str, dict[str, tuple[str, str, str]]] = {}
-    for split_path in sorted((root / "splits").glob("*.csv")):
-        relative = f"splits/{split_path.name}"
+    labels = _check_label_file(root, LABELS_FILE, images, problems)
+    split_files: dict[str, dict[str, LabelRow]] = {}
+    for path in sorted((root / SPLITS_DIR).glob("*.csv")):
+        relative = split_path(path.stem)
         rows = _check_label_file(root, relative, images, problems)
         if rows is not None:
-            split_files[split_path.stem] = rows
+            split_files[path.stem] = rows
             if labels is not None:
-                for image, (gender, status, _set) in rows.items():
-                    if image in labels and labels[image][:2] != (gender, status):
+                for image, row in rows.items():
+                    known = labels.get(image)
+                    if known is not None and (known.gender, known.status) != (
+                        row.gender,
+                        row.status,
+                    ):
                         problems.append(
-                            f"{relative}: {image} has labels {gender},{status} but labels.csv "
-                            f"has {labels[image][0]},{labels[image][1]}"
+                            f"{relative}: {image} has labels {row.gender},{row.status} but "
+                            f"{LABELS_FILE} has {known.gender},{known.status}"
                         )
     _check_groups(root, split_files, problems)
     _check_tags_and_urls(root, images, problems)
@@ -133,14 +128,14 @@ def _check_sums(root: Path, problems: list[str]) -> set[str]:
 
 
 def _check_images(root: Path, problems: list[str]) -> set[str]:
-    folder = root / "images_256"
+    folder = root / IMAGE_DIR
     if not folder.is_dir():
-        problems.append("missing folder: images_256/")
+        problems.append(f"missing folder: {IMAGE_DIR}/")
         return set()
     good: set[str] = set()
     for path in sorted(folder.iterdir()):
-        relative = f"images_256/{path.name}"
-        if not path.is_file() or not _IMAGE_NAME.match(path.name):
+        relative = f"{IMAGE_DIR}/{path.name}"
+        if not path.is_file() or not IMAGE_NAME.match(path.name):
             problems.append(f"{relative}: not an image file name (NNNNNNNN.jpg)")
             continue
         good.add(path.name)
@@ -162,47 +157,25 @@ def _check_images(root: Path, problems: list[str]) -> set[str]:
 
 def _check_label_file(
     root: Path, relative: str, images: set[str], problems: list[str]
-) -> dict[str, tuple[str, str, str]] | None:
-    """Rows of a ``labels.csv``-format file as image -> (gender, status, set)."""
+) -> dict[str, LabelRow] | None:
+    """The readable rows of a ``labels.csv``-format file by image, or None when it is absent.
+
+    Each row the shared parser leaves out is a problem, and so is a row whose image is not
+    in ``images_256/``.
+    """
     path = root / relative
     if not path.is_file():
         return None
-    text = path.read_text(encoding="utf-8", errors="replace")
-    rows: dict[str, tuple[str, str, str]] = {}
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header != LABELS_HEADER.split(","):
-        problems.append(f"{relative}: header is {header}, expected {LABELS_HEADER}")
-        return rows
-    genders = {str(i) for i in range(len(GENDER_CLASSES))}
-    statuses = {str(i) for i in range(len(STATUS_CLASSES))}
-    for number, record in enumerate(reader, start=2):
-        if not record:
-            continue
-        if len(record) != 4:
-            problems.append(f"{relative}:{number}: expected 4 fields, found {len(record)}")
-            continue
-        image, gender, status, set_name = record
-        where = f"{relative}:{number}: {image}"
-        if image not in images:
-            problems.append(f"{where}: no such image in images_256/")
-        if gender not in genders:
-            problems.append(f"{where}: gender {gender!r} out of range 0..{len(genders) - 1}")
-        if status not in statuses:
-            problems.append(f"{where}: status {status!r} out of range 0..{len(statuses) - 1}")
-        if set_name not in SETS:
-            problems.append(f"{where}: set {set_name!r} is not one of {', '.join(SETS)}")
-        if image in rows:
-            before = rows[image][2]
-            what = f"in two sets ({before} and {set_name})" if before != set_name else "twice"
-            problems.append(f"{where}: listed {what}")
-            continue
-        rows[image] = (gender, status, set_name)
-    return rows
+    table = parse_labels(read_lines(path), relative)
+    problems.extend(str(problem) for problem in table.problems)
+    for row in table.rows:
+        if row.image not in images:
+            problems.append(f"{relative}:{row.line}: {row.image}: no such image in {IMAGE_DIR}/")
+    return {row.image: row for row in table.rows}
 
 
 def _faces_table(root: Path) -> dict[str, dict[str, str]]:
-    path = root / "faces.csv"
+    path = root / FACES_CSV
     if not path.is_file():
         return {}
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
@@ -210,7 +183,7 @@ def _faces_table(root: Path) -> dict[str, dict[str, str]]:
 
 
 def _check_groups(
-    root: Path, split_files: dict[str, dict[str, tuple[str, str, str]]], problems: list[str]
+    root: Path, split_files: dict[str, dict[str, LabelRow]], problems: list[str]
 ) -> None:
     """The grouped splits must not share a work (``by-work``) or a page (``by-page``)."""
     faces = _faces_table(root)
@@ -222,16 +195,16 @@ def _check_groups(
         if not rows:
             continue
         sets_of: dict[str, set[str]] = defaultdict(set)
-        for image, (_g, _s, set_name) in rows.items():
+        for image, row in rows.items():
             face = faces.get(image)
             if face is None:
-                problems.append(f"splits/{name}.csv: {image} is not in faces.csv")
+                problems.append(f"{split_path(name)}: {image} is not in {FACES_CSV}")
                 continue
-            sets_of[group_of(face)].add(set_name)
+            sets_of[group_of(face)].add(row.set)
         for group, sets in sorted(sets_of.items()):
             if len(sets) > 1:
                 problems.append(
-                    f"splits/{name}.csv: {group or 'an unnamed group'} has faces in "
+                    f"{split_path(name)}: {group or 'an unnamed group'} has faces in "
                     f"{len(sets)} sets ({', '.join(s for s in SETS if s in sets)})"
                 )
 
@@ -255,7 +228,7 @@ def _page(face: dict[str, str]) -> str:
 
 
 def _check_tags_and_urls(root: Path, images: set[str], problems: list[str]) -> None:
-    tags = root / "original_tags.txt"
+    tags = root / TAGS_FILE
     if tags.is_file():
         text = tags.read_text(encoding="utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), 1):
@@ -263,55 +236,51 @@ def _check_tags_and_urls(root: Path, images: set[str], problems: list[str]) -> N
                 continue
             name, sep, _rest = line.partition(":")
             if not sep:
-                problems.append(f"original_tags.txt:{number}: no ':' after the file name")
+                problems.append(f"{TAGS_FILE}:{number}: no ':' after the file name")
             elif name not in images:
-                problems.append(f"original_tags.txt:{number}: {name}: no such image in images_256/")
-    urls = root / "urls.txt"
+                problems.append(f"{TAGS_FILE}:{number}: {name}: no such image in {IMAGE_DIR}/")
+    urls = root / URLS_FILE
     if urls.is_file():
         lines = urls.read_text(encoding="utf-8", errors="replace").splitlines()
         for image in sorted(images):
             number = int(image[:8])
             if number >= len(lines) or not lines[number].strip():
-                problems.append(f"urls.txt: no URL on line {number + 1} for {image}")
+                problems.append(f"{URLS_FILE}: no URL on line {number + 1} for {image}")
 
 
 def _check_release_json(
     root: Path,
     images: set[str],
-    labels: dict[str, tuple[str, str, str]] | None,
-    split_files: dict[str, dict[str, tuple[str, str, str]]],
+    labels: dict[str, LabelRow] | None,
+    split_files: dict[str, dict[str, LabelRow]],
     problems: list[str],
 ) -> str | None:
-    path = root / "release.json"
-    if not path.is_file():
-        return None
     try:
-        meta: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        problems.append(f"release.json: not valid JSON ({exc})")
+        meta = ReleaseFolder(root).manifest()
+    except ReleaseError as exc:
+        problems.append(str(exc))
         return None
-    if not isinstance(meta, dict):
-        problems.append("release.json: not a JSON object")
+    if meta is None:
         return None
     version = meta.get("version")
     if not isinstance(version, str) or not version:
-        problems.append("release.json: no version")
+        problems.append(f"{RELEASE_FILE}: no version")
         version = None
     for key in ("built_at", "db_state", "options", "counts"):
         if key not in meta:
-            problems.append(f"release.json: no {key}")
+            problems.append(f"{RELEASE_FILE}: no {key}")
     counts = meta.get("counts")
     if not isinstance(counts, dict):
         return version
     if counts.get("images") != len(images):
         problems.append(
-            f"release.json: counts.images is {counts.get('images')}, "
-            f"but images_256/ holds {len(images)}"
+            f"{RELEASE_FILE}: counts.images is {counts.get('images')}, "
+            f"but {IMAGE_DIR}/ holds {len(images)}"
         )
     if labels is not None and counts.get("labelled") != len(labels):
         problems.append(
-            f"release.json: counts.labelled is {counts.get('labelled')}, "
-            f"but labels.csv has {len(labels)} rows"
+            f"{RELEASE_FILE}: counts.labelled is {counts.get('labelled')}, "
+            f"but {LABELS_FILE} has {len(labels)} rows"
         )
     found = counts.get("sets")
     sets: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -319,18 +288,18 @@ def _check_release_json(
         rows = split_files.get(name)
         if rows is None:
             problems.append(
-                f"release.json: counts name the split {name!r}, but splits/{name}.csv is missing"
+                f"{RELEASE_FILE}: counts name the split {name!r}, but {split_path(name)} is missing"
             )
             continue
         for set_name in SETS:
             entry = per_set.get(set_name) if isinstance(per_set, dict) else None
             expected = entry.get("total") if isinstance(entry, dict) else None
-            actual = sum(1 for row in rows.values() if row[2] == set_name)
+            actual = sum(1 for row in rows.values() if row.set == set_name)
             if expected != actual:
                 problems.append(
-                    f"release.json: counts.sets.{name}.{set_name} is {expected}, "
-                    f"but splits/{name}.csv has {actual}"
+                    f"{RELEASE_FILE}: counts.sets.{name}.{set_name} is {expected}, "
+                    f"but {split_path(name)} has {actual}"
                 )
     for name in sorted(set(split_files) - set(sets)):
-        problems.append(f"splits/{name}.csv: not described in release.json")
+        problems.append(f"{split_path(name)}: not described in {RELEASE_FILE}")
     return version

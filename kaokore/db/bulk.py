@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
+from kaokore.box import box_columns
 from kaokore.db.current import refresh_current_labels
 from kaokore.db.fastrows import insert_rows
 from kaokore.db.models import (
@@ -172,14 +173,8 @@ _FACE_COLUMNS = (
     "image_service_id",
     "work_id",
     "member_uri",
-    "region_x",
-    "region_y",
-    "region_w",
-    "region_h",
-    "square_x",
-    "square_y",
-    "square_w",
-    "square_h",
+    *box_columns("region"),
+    *box_columns("square"),
     "curation_document_id",
     "range_id",
     "range_label",

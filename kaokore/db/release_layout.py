@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kaokore.errors import DatabaseError
+from kaokore.release.layout import LABELS_HEADER
 
 __all__ = ["OfficialLayoutOptions", "TagRules", "UrlRules", "split_origin"]
-
-LABELS_HEADER = "image,gender,status,set"
 
 
 def split_origin(url: str) -> tuple[str, str]:

@@ -21,7 +21,6 @@ an export repeats exactly what its release was published under.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import secrets
@@ -39,14 +38,16 @@ from kaokore import __version__
 from kaokore.compiler import verify_release
 from kaokore.compiler.terms import ATTRIBUTION, DOI, LICENSE, LICENSE_URL, REDISTRIBUTION
 from kaokore.errors import ReleaseError, UsageError
-from kaokore.learn.folder import (
+from kaokore.release import ReleaseFolder
+from kaokore.release.layout import (
     CATEGORIES,
-    IMAGE_DIR,
+    FACES_CSV,
+    FACES_PARQUET,
+    SETS,
     SPLIT_FILES,
-    SPLITS,
-    class_names,
-    read_labels,
+    SUMS_FILE,
 )
+from kaokore.vocab import class_names
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -67,7 +68,6 @@ __all__ = [
 EXPORT_FORMAT: Final = "kaokore-export/1"
 MANIFEST_FILE: Final = "export.json"
 README_FILE: Final = "README.md"
-_SUMS_FILE: Final = "SHA256SUMS"
 #: Problems quoted in the error that refuses a release; ``kaokore verify`` lists them all.
 _QUOTED_PROBLEMS: Final = 5
 #: Columns of the provenance table that the label columns of an export replace.
@@ -119,7 +119,7 @@ class CheckedRelease:
 
     def by_set(self) -> dict[str, list[ExportSample]]:
         """The samples of each set (train, dev, test, even if empty), in ``labels.csv`` order."""
-        sets: dict[str, list[ExportSample]] = {name: [] for name in SPLITS}
+        sets: dict[str, list[ExportSample]] = {name: [] for name in SETS}
         for sample in self.samples:
             sets[sample.set].append(sample)
         return sets
@@ -130,7 +130,7 @@ class CheckedRelease:
             "name": "KaoKore",
             "version": self.version,
             "checksum": self.checksum,
-            "checksum_of": _SUMS_FILE,
+            "checksum_of": SUMS_FILE,
             "built_at": self.built_at,
             "split": self.split,
             "split_source": self.split_source,
@@ -211,10 +211,10 @@ def _release_terms(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 def _read_faces(root: Path) -> pa.Table | None:
     """The provenance table: ``faces.parquet`` (typed), else ``faces.csv`` (text), else None."""
-    if (root / "faces.parquet").is_file():
-        return pq.read_table(root / "faces.parquet")
-    if (root / "faces.csv").is_file():
-        with (root / "faces.csv").open(newline="", encoding="utf-8") as handle:
+    if (root / FACES_PARQUET).is_file():
+        return pq.read_table(root / FACES_PARQUET)
+    if (root / FACES_CSV).is_file():
+        with (root / FACES_CSV).open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             names = list(reader.fieldnames or [])
             rows = [{name: row.get(name) or None for name in names} for row in reader]
@@ -223,28 +223,12 @@ def _read_faces(root: Path) -> pa.Table | None:
     return None
 
 
-def _split_sets(root: Path, split: str | None) -> dict[str, str] | None:
-    """Image to set from ``splits/SPLIT.csv``; None means the ``set`` column of labels.csv."""
-    if split is None:
-        return None
-    if split not in SPLIT_FILES:
-        raise UsageError(f"Unknown split {split!r}; use one of {', '.join(SPLIT_FILES)}.")
-    path = root / "splits" / f"{split}.csv"
-    if not path.is_file():
-        present = sorted(p.stem for p in (root / "splits").glob("*.csv"))
-        raise UsageError(
-            f"Release {root} has no {split!r} split (no splits/{split}.csv); it has "
-            f"{', '.join(present) or 'none'}."
-        )
-    with path.open(newline="", encoding="utf-8") as handle:
-        return {row["image"]: row["set"] for row in csv.DictReader(handle)}
-
-
 def open_release(path: Path | str, *, split: str | None = None) -> CheckedRelease:
     """Verify the release at ``path`` and read the faces to export.
 
     Raises ReleaseError naming the problems if the release fails ``kaokore verify`` (or is
-    not a folder), and UsageError for a split the release does not have.
+    not a folder), UsageError for an unknown split name and DatasetNotFoundError for a split
+    the release does not have.
     """
     root = Path(path)
     report = verify_release(root)
@@ -256,30 +240,27 @@ def open_release(path: Path | str, *, split: str | None = None) -> CheckedReleas
             f"Release {root} fails `kaokore verify` ({len(report.problems)} problem(s)), so it "
             f"is not exported: {quoted}{rest}. Run `kaokore verify {root}` for the full list."
         )
-    sets = _split_sets(root, split)
-    meta: Any = json.loads((root / "release.json").read_text(encoding="utf-8"))
-    sums = (root / _SUMS_FILE).read_bytes()
-    samples = []
-    for row in read_labels(root):
-        set_name = row.set if sets is None else sets.get(row.image)
-        if set_name is None:
-            continue
-        samples.append(
-            ExportSample(
-                image=row.image,
-                path=root / IMAGE_DIR / row.image,
-                gender=int(row.gender),
-                status=int(row.status),
-                set=set_name,
-            )
+    if split is not None and split not in SPLIT_FILES:
+        raise UsageError(f"Unknown split {split!r}; use one of {', '.join(SPLIT_FILES)}.")
+    release = ReleaseFolder(root)
+    meta = release.manifest() or {}
+    samples = tuple(
+        ExportSample(
+            image=row.image,
+            path=release.image_path(row.image),
+            gender=row.gender,
+            status=row.status,
+            set=set_name,
         )
+        for row, set_name in release.rows(split)
+    )
     return CheckedRelease(
         root=root,
         version=report.version or str(meta.get("version")),
-        checksum=hashlib.sha256(sums).hexdigest(),
+        checksum=release.checksum() or "",
         built_at=meta.get("built_at"),
         split=split,
-        samples=tuple(samples),
+        samples=samples,
         terms=_release_terms(meta),
         faces=_read_faces(root),
     )
@@ -341,7 +322,7 @@ def _readme(
         f"Exported by kaokore {__version__} from KaoKore release {release.version}, whose "
         f"`SHA256SUMS` has the sha256 checksum `{release.checksum}`.",
         f"Sets from {release.split_source}: "
-        + ", ".join(f"{name} {counts.get(name, 0)}" for name in SPLITS)
+        + ", ".join(f"{name} {counts.get(name, 0)}" for name in SETS)
         + " faces.",
         "",
         "## Licence and attribution",
@@ -386,7 +367,7 @@ def write_provenance(
         "generator": f"kaokore {__version__}",
         "release": release.identity(),
         **(extra or {}),
-        "counts": {name: counts.get(name, 0) for name in SPLITS},
+        "counts": {name: counts.get(name, 0) for name in SETS},
         "files": list(files),
         "license": release.terms["license"],
         "attribution": release.terms["attribution"],

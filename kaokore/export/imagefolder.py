@@ -31,7 +31,8 @@ from kaokore.export.common import (
     staged_output,
     write_provenance,
 )
-from kaokore.learn.folder import SPLITS, class_names
+from kaokore.release.layout import SETS
+from kaokore.vocab import class_names
 
 __all__ = ["export_imagefolder"]
 
@@ -72,7 +73,7 @@ def export_imagefolder(
     linking = not copy
     linked = copied = 0
     with staged_output(target, source) as folder:
-        for set_name in SPLITS:
+        for set_name in SETS:
             for name in classes:
                 (folder / set_name / name).mkdir(parents=True)
             for sample in sets[set_name]:
@@ -87,8 +88,8 @@ def export_imagefolder(
                             linking = False
                 shutil.copyfile(sample.path, destination)
                 copied += 1
-        counts = {name: len(sets[name]) for name in SPLITS}
-        files = [f"{name}/" for name in SPLITS]
+        counts = {name: len(sets[name]) for name in SETS}
+        files = [f"{name}/" for name in SETS]
         write_provenance(
             folder,
             checked,

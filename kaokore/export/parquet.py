@@ -36,7 +36,8 @@ from kaokore.export.common import (
     staged_output,
     write_provenance,
 )
-from kaokore.learn.folder import SPLITS, class_names
+from kaokore.release.layout import SETS
+from kaokore.vocab import class_names
 
 __all__ = ["DEFAULT_ROW_GROUP_SIZE", "export_parquet", "parquet_schema"]
 
@@ -139,16 +140,16 @@ def export_parquet(
     rows: dict[str, int] = {}
     if checked.faces is not None and "image" in checked.faces.column_names:
         rows = {name: i for i, name in enumerate(checked.faces.column("image").to_pylist())}
-    files = [f"{name}.parquet" for name in SPLITS]
+    files = [f"{name}.parquet" for name in SETS]
     with staged_output(target, source) as folder:
-        for set_name, file_name in zip(SPLITS, files, strict=True):
+        for set_name, file_name in zip(SETS, files, strict=True):
             schema = parquet_schema(checked, set_name)
             samples = sets[set_name]
             with pq.ParquetWriter(folder / file_name, schema, compression="zstd") as writer:
                 for start in range(0, len(samples), row_group_size):
                     chunk = samples[start : start + row_group_size]
                     writer.write_table(_batch(checked, chunk, schema, rows), row_group_size)
-        counts = {name: len(sets[name]) for name in SPLITS}
+        counts = {name: len(sets[name]) for name in SETS}
         write_provenance(
             folder,
             checked,

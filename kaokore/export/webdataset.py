@@ -43,7 +43,7 @@ from kaokore.export.common import (
     staged_output,
     write_provenance,
 )
-from kaokore.learn.folder import SPLITS
+from kaokore.release.layout import SETS
 
 __all__ = ["DEFAULT_SHARD_SIZE", "export_webdataset", "shard_name"]
 
@@ -145,22 +145,22 @@ def export_webdataset(
     checked = open_release(source, split=split)
     sets = checked.by_set()
     if seed is not None:
-        for set_name in SPLITS:
+        for set_name in SETS:
             random.Random(f"{seed}:{set_name}").shuffle(sets[set_name])
     faces = checked.face_records()
     shards: list[dict[str, Any]] = []
     with staged_output(target, source) as folder:
-        for set_name in SPLITS:
+        for set_name in SETS:
             samples = sets[set_name]
             for index, start in enumerate(range(0, len(samples), shard_size)):
                 chunk = samples[start : start + shard_size]
                 name = shard_name(set_name, index)
                 sha = _write_shard(folder / name, checked, chunk, faces)
                 shards.append({"file": name, "set": set_name, "samples": len(chunk), "sha256": sha})
-        counts = {name: len(sets[name]) for name in SPLITS}
+        counts = {name: len(sets[name]) for name in SETS}
         patterns = {
             name: _pattern(name, count)
-            for name in SPLITS
+            for name in SETS
             if (count := sum(1 for s in shards if s["set"] == name))
         }
         write_provenance(

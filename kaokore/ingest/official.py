@@ -92,11 +92,7 @@ from kaokore.db.session import Database
 from kaokore.db.writer import new_dataset_version
 
 __all__ = [
-    "LABELS_HEADER",
-    "OFFICIAL_FILES",
-    "SPLITS",
     "Finding",
-    "LabelRow",
     "OfficialImportReport",
     "OfficialVersion",
     "TagLine",
@@ -116,12 +112,7 @@ from kaokore.db.release_layout import OfficialLayoutOptions, TagRules, UrlRules,
 from kaokore.ingest.defects import record_file_findings
 from kaokore.ingest.official_defects import find_defects
 from kaokore.ingest.official_files import (
-    LABELS_HEADER,
-    OFFICIAL_FILES,
-    SPLITS,
-    TAGS,
     Finding,
-    LabelRow,
     OfficialVersion,
     TagLine,
     TagPair,
@@ -130,6 +121,7 @@ from kaokore.ingest.official_files import (
     version_of_folder,
 )
 from kaokore.ingest.official_tags import assertions_of, record_of, work_of
+from kaokore.release.layout import OFFICIAL_FILES, SETS, TAGS_FILE, image_name
 
 #: SQLite accepts 32,766 bound parameters; stay far below for IN lists.
 _CHUNK: Final = 900
@@ -223,7 +215,7 @@ def import_official_version(
     if changed:
         source.last_synced_at = now
     session.flush()
-    by_set = Counter(row.split for row in official.labels)
+    by_set = Counter(row.set for row in official.labels)
     return OfficialImportReport(
         version=official.version,
         folder=official.folder,
@@ -233,7 +225,7 @@ def import_official_version(
         new_faces=new_faces,
         matched_faces=len(plan.faces) - new_faces,
         labelled=len(official.labels),
-        labelled_by_set={split: by_set.get(split, 0) for split in SPLITS},
+        labelled_by_set={split: by_set.get(split, 0) for split in SETS},
         labelled_by_label={
             "gender": dict(sorted(Counter(row.gender for row in official.labels).items())),
             "status": dict(sorted(Counter(row.status for row in official.labels).items())),
@@ -301,7 +293,7 @@ def _plan(official: OfficialVersion) -> _Plan:
         )
     for tag in official.tags:
         if tag.number not in plan.line_faces:
-            plan.tag_overrides[f"{tag.number:08d}.jpg"] = tag.text
+            plan.tag_overrides[image_name(tag.number)] = tag.text
     return plan
 
 
@@ -341,8 +333,8 @@ def _source_and_document(
         source = Source(kind="official", url=folder, label=f"KaoKore {official.version}")
         session.add(source)
         session.flush()
-    url = (official.folder / TAGS).as_uri()
-    digest = hashlib.sha256((official.folder / TAGS).read_bytes()).hexdigest()
+    url = (official.folder / TAGS_FILE).as_uri()
+    digest = hashlib.sha256((official.folder / TAGS_FILE).read_bytes()).hexdigest()
     document = session.scalars(select(Document).where(Document.url == url)).one_or_none()
     if document is None:
         document = Document(url=url, kind="official_file", source_id=source.id, status="ok")
@@ -591,13 +583,12 @@ def _member_rows(official: OfficialVersion, plan: _Plan, faces: Mapping[str, int
         return faces[key] if key is not None else None
 
     rows: list[_Member] = [
-        (row.file_name, face_of(row.number), row.split, row.gender, row.status)
-        for row in official.labels
+        (row.image, face_of(row.number), row.set, row.gender, row.status) for row in official.labels
     ]
     labelled = {row.number for row in official.labels}
     numbers = {line.number for line in official.urls} | {tag.number for tag in official.tags}
     rows += [
-        (f"{number:08d}.jpg", face_of(number), None, None, None)
+        (image_name(number), face_of(number), None, None, None)
         for number in sorted(numbers - labelled)
     ]
     return rows
@@ -662,12 +653,12 @@ def _sync_release(
 
 def _counts(official: OfficialVersion) -> dict[str, Any]:
     """The version's counts as JSON (string keys), for ``kaokore releases`` and the like."""
-    by_set = Counter(row.split for row in official.labels)
+    by_set = Counter(row.set for row in official.labels)
     return {
         "lines": len(official.urls),
         "faces_with_urls": official.faces_with_urls,
         "labelled": len(official.labels),
-        "labelled_by_set": {split: by_set.get(split, 0) for split in SPLITS},
+        "labelled_by_set": {split: by_set.get(split, 0) for split in SETS},
         "gender": _by_class(row.gender for row in official.labels),
         "status": _by_class(row.status for row in official.labels),
     }

@@ -11,11 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kaokore.ingest.official_files import (
-    LABELS,
-    METADATA_EN,
-    METADATA_JA,
-    TAGS,
-    URLS,
     Finding,
     OfficialVersion,
     TagLine,
@@ -23,6 +18,14 @@ from kaokore.ingest.official_files import (
     _defect,
 )
 from kaokore.ingest.official_tags import record_of
+from kaokore.release.layout import (
+    LABELS_FILE,
+    METADATA_EN_FILE,
+    METADATA_JA_FILE,
+    TAGS_FILE,
+    URLS_FILE,
+    image_name,
+)
 from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES, class_index
 
 __all__ = ["find_defects"]
@@ -46,7 +49,7 @@ def find_defects(official: OfficialVersion) -> tuple[Finding, ...]:
 
 
 def _url_defects(official: OfficialVersion) -> Iterator[Finding]:
-    path = official.path(URLS)
+    path = official.path(URLS_FILE)
     first: dict[str, UrlLine] = {}
     tags = official.tags_by_number()
     for line in official.urls:
@@ -68,7 +71,9 @@ def _url_defects(official: OfficialVersion) -> Iterator[Finding]:
         else:
             first[key] = line
         if line.number not in tags:
-            yield _defect(path, where, f"{line.file_name} has no line in {TAGS}", "missing_tags")
+            yield _defect(
+                path, where, f"{line.file_name} has no line in {TAGS_FILE}", "missing_tags"
+            )
 
 
 def _tag_text(tag: TagLine | None) -> str | None:
@@ -77,13 +82,13 @@ def _tag_text(tag: TagLine | None) -> str | None:
 
 
 def _tag_defects(official: OfficialVersion) -> Iterator[Finding]:
-    path = official.path(TAGS)
+    path = official.path(TAGS_FILE)
     urls = official.urls
     for tag in official.tags:
         url = urls[tag.number] if tag.number < len(urls) else None
         if url is None or url.blank:
             where = "is blank" if url is not None else f"is past the end ({len(urls)} lines)"
-            reason = f"tags for {tag.number:08d}.jpg, whose line in {URLS} {where}"
+            reason = f"tags for {image_name(tag.number)}, whose line in {URLS_FILE} {where}"
             yield _defect(path, tag.line, reason, "tags_on_blank_line")
         if any(pair.key == "" for pair in tag.pairs):
             reason = "an empty pair '=' (no key, no value) is skipped; the face is kept"
@@ -107,7 +112,7 @@ def _record_mismatch(tag: TagLine, skey: str) -> str | None:
 
 
 def _label_defects(official: OfficialVersion) -> Iterator[Finding]:
-    path = official.path(LABELS)
+    path = official.path(LABELS_FILE)
     urls = official.urls
     tags = official.tags_by_number()
     labelled = {row.number for row in official.labels}
@@ -115,19 +120,19 @@ def _label_defects(official: OfficialVersion) -> Iterator[Finding]:
         url = urls[row.number] if row.number < len(urls) else None
         if url is None or url.blank:
             where = "is blank" if url is not None else f"is past the end ({len(urls)} lines)"
-            reason = f"label for {row.file_name}, whose line in {URLS} {where}"
+            reason = f"label for {row.image}, whose line in {URLS_FILE} {where}"
             yield _defect(path, row.line, reason, "label_on_blank_line")
         tag = tags.get(row.number)
         if tag is not None and _tag_classes(tag) != (row.gender, row.status):
             reason = (
-                f"label {row.gender},{row.status} of {row.file_name} disagrees with its tags "
+                f"label {row.gender},{row.status} of {row.image} disagrees with its tags "
                 f"性別={tag.first('性別')} 身分={tag.first('身分')}"
             )
             yield _defect(path, row.line, reason, "label_disagrees_with_tags")
     for tag in official.tags:
         if tag.number not in labelled and None not in _tag_classes(tag):
-            reason = f"{tag.number:08d}.jpg qualifies for a label by its tags but has no row"
-            yield _defect(official.path(TAGS), tag.line, reason, "label_missing")
+            reason = f"{image_name(tag.number)} qualifies for a label by its tags but has no row"
+            yield _defect(official.path(TAGS_FILE), tag.line, reason, "label_missing")
 
 
 def _tag_classes(tag: TagLine) -> tuple[int | None, int | None]:
@@ -141,8 +146,8 @@ def _tag_classes(tag: TagLine) -> tuple[int | None, int | None]:
 
 def _metadata_defects(official: OfficialVersion) -> Iterator[Finding]:
     for name, got, lang in (
-        (METADATA_EN, official.metadata_en, 1),
-        (METADATA_JA, official.metadata_ja, 0),
+        (METADATA_EN_FILE, official.metadata_en, 1),
+        (METADATA_JA_FILE, official.metadata_ja, 0),
     ):
         expected = {
             category: tuple((index, names[lang]) for index, names in enumerate(classes))

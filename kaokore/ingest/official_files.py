@@ -19,20 +19,21 @@ from kaokore.box import Box
 from kaokore.errors import ImportFileError, UsageError
 from kaokore.ingest.identity import face_key, service_key, split_image_url
 from kaokore.ingest.records import ImageRequest
-from kaokore.vocab import GENDER_CLASSES, STATUS_CLASSES
+from kaokore.release.labels import LabelRow, image_number, parse_labels
+from kaokore.release.layout import (
+    LABELS_FILE,
+    LABELS_HEADER,
+    METADATA_EN_FILE,
+    METADATA_JA_FILE,
+    OFFICIAL_FILES,
+    TAGS_FILE,
+    URLS_FILE,
+    image_name,
+)
 
 __all__ = [
-    "LABELS",
-    "LABELS_HEADER",
-    "METADATA_EN",
-    "METADATA_JA",
-    "OFFICIAL_FILES",
-    "SPLITS",
-    "TAGS",
-    "URLS",
     "Finding",
     "FindingKind",
-    "LabelRow",
     "OfficialVersion",
     "TagLine",
     "TagPair",
@@ -41,18 +42,6 @@ __all__ = [
     "version_of_folder",
 ]
 
-URLS: Final = "urls.txt"
-TAGS: Final = "original_tags.txt"
-LABELS: Final = "labels.csv"
-METADATA_EN: Final = "labels.metadata.en.txt"
-METADATA_JA: Final = "labels.metadata.ja.txt"
-#: The files an official folder must hold.
-OFFICIAL_FILES: Final = (URLS, TAGS, LABELS, METADATA_EN, METADATA_JA)
-LABELS_HEADER: Final = "image,gender,status,set"
-#: The official splits, in the order reports list them.
-SPLITS: Final = ("train", "dev", "test")
-
-_FILE_NAME: Final = re.compile(r"^(\d+)\.jpg$")
 _VERSION: Final = re.compile(r"^v?(\d+(?:\.\d+)*)$")
 
 FindingKind = Literal["malformed", "defect"]
@@ -100,7 +89,7 @@ class UrlLine:
 
     @property
     def file_name(self) -> str:
-        return f"{self.number:08d}.jpg"
+        return image_name(self.number)
 
     @property
     def blank(self) -> bool:
@@ -128,21 +117,6 @@ class TagLine:
     def first(self, key: str) -> str | None:
         """The first raw value of ``key``, or None."""
         return next((pair.raw_value for pair in self.pairs if pair.key == key), None)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LabelRow:
-    """A row of ``labels.csv``: file number, class indices and the official set."""
-
-    number: int
-    line: int
-    gender: int
-    status: int
-    split: str
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.number:08d}.jpg"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -197,11 +171,11 @@ def read_official(folder: Path, *, version: str | None = None) -> OfficialVersio
     folder = folder.resolve()
     texts = {name: _read_lines(folder / name) for name in OFFICIAL_FILES}
     errors: list[Finding] = []
-    urls = tuple(_url_lines(str(folder / URLS), texts[URLS], errors))
-    tags = tuple(_tag_lines(str(folder / TAGS), texts[TAGS], errors))
-    header, labels = _label_rows(str(folder / LABELS), texts[LABELS], errors)
-    metadata_en = _metadata(str(folder / METADATA_EN), texts[METADATA_EN], errors)
-    metadata_ja = _metadata(str(folder / METADATA_JA), texts[METADATA_JA], errors)
+    urls = tuple(_url_lines(str(folder / URLS_FILE), texts[URLS_FILE], errors))
+    tags = tuple(_tag_lines(str(folder / TAGS_FILE), texts[TAGS_FILE], errors))
+    header, labels = _label_rows(str(folder / LABELS_FILE), texts[LABELS_FILE], errors)
+    metadata_en = _metadata(str(folder / METADATA_EN_FILE), texts[METADATA_EN_FILE], errors)
+    metadata_ja = _metadata(str(folder / METADATA_JA_FILE), texts[METADATA_JA_FILE], errors)
     return OfficialVersion(
         version=version,
         folder=folder,
@@ -270,11 +244,6 @@ def _url_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[U
         )
 
 
-def _file_number(name: str) -> int | None:
-    match = _FILE_NAME.match(name.strip())
-    return int(match.group(1)) if match else None
-
-
 def _tag_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[TagLine]:
     seen: dict[int, int] = {}
     for index, text in enumerate(lines, start=1):
@@ -286,7 +255,7 @@ def _tag_lines(path: str, lines: list[str], errors: list[Finding]) -> Iterator[T
                 _malformed(path, index, "no ':' after the file name", "tag_without_colon")
             )
             continue
-        number = _file_number(name)
+        number = image_number(name)
         if number is None:
             reason = f"{name!r} is not a file name like 00000042.jpg"
             errors.append(_malformed(path, index, reason, "bad_file_name"))
@@ -318,60 +287,10 @@ def _pairs(rest: str, path: str, line: int, errors: list[Finding]) -> Iterator[T
 def _label_rows(
     path: str, lines: list[str], errors: list[Finding]
 ) -> tuple[str, tuple[LabelRow, ...]]:
-    if not lines:
-        errors.append(_malformed(path, 1, f"empty: expected the header {LABELS_HEADER}", "header"))
-        return LABELS_HEADER, ()
-    header = lines[0]
-    if header.strip() != LABELS_HEADER:
-        reason = f"header {header!r} is not {LABELS_HEADER!r}; columns read in that order"
-        errors.append(_malformed(path, 1, reason, "header"))
-    rows: list[LabelRow] = []
-    seen: dict[int, int] = {}
-    for index, text in enumerate(lines[1:], start=2):
-        if not text.strip():
-            continue
-        row = _label_row(text, path, index, errors)
-        if row is None:
-            continue
-        if row.number in seen:
-            reason = f"{row.file_name} is labelled on line {seen[row.number]} already"
-            errors.append(_malformed(path, index, reason, "repeated_label"))
-            continue
-        seen[row.number] = index
-        rows.append(row)
-    return header, tuple(rows)
-
-
-def _label_row(text: str, path: str, line: int, errors: list[Finding]) -> LabelRow | None:
-    fields = [part.strip() for part in text.split(",")]
-    if len(fields) != 4:
-        reason = f"{len(fields)} fields, expected 4 ({LABELS_HEADER})"
-        errors.append(_malformed(path, line, reason, "label_fields"))
-        return None
-    name, gender, status, split = fields
-    number = _file_number(name)
-    problem = None
-    if number is None:
-        problem = (f"{name!r} is not a file name like 00000042.jpg", "bad_file_name")
-    elif gender not in _indices(GENDER_CLASSES):
-        problem = (f"unknown gender {gender!r} (expected {_choices(GENDER_CLASSES)})", "label")
-    elif status not in _indices(STATUS_CLASSES):
-        problem = (f"unknown status {status!r} (expected {_choices(STATUS_CLASSES)})", "label")
-    elif split not in SPLITS:
-        problem = (f"unknown set {split!r} (expected one of {', '.join(SPLITS)})", "label")
-    if problem is not None or number is None:
-        reason, code = problem or ("no file number", "bad_file_name")
-        errors.append(_malformed(path, line, reason, code))
-        return None
-    return LabelRow(number=number, line=line, gender=int(gender), status=int(status), split=split)
-
-
-def _indices(classes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-    return tuple(str(index) for index in range(len(classes)))
-
-
-def _choices(classes: tuple[tuple[str, str], ...]) -> str:
-    return ", ".join(f"{index} ({en})" for index, (_ja, en) in enumerate(classes))
+    """The rows of ``labels.csv`` by the shared rules; each row left out becomes a Finding."""
+    table = parse_labels(lines, path)
+    errors.extend(_malformed(path, p.line, p.reason, p.code) for p in table.problems)
+    return table.header or LABELS_HEADER, table.rows
 
 
 def _metadata(

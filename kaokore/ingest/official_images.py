@@ -33,11 +33,11 @@ from kaokore.db import BlobStore, Database
 from kaokore.db.models import Blob, Face, Release, ReleaseMember, utcnow
 from kaokore.errors import UsageError
 from kaokore.ingest.official import UrlLine, read_official
+from kaokore.release.layout import IMAGE_DIR
 
-__all__ = ["IMAGES_DIR", "OfficialImagesReport", "expected_size", "store_official_images"]
+__all__ = ["OfficialImagesReport", "expected_size", "store_official_images"]
 
 #: The folder of the images in an official download, beside ``urls.txt``.
-IMAGES_DIR: Final = "images_256"
 _CHUNK: Final = 900
 
 
@@ -123,7 +123,7 @@ def store_official_images(
     after :func:`kaokore.ingest.official.import_official` on the same folder; raises
     UsageError when the folder has no images or the version was not imported.
     """
-    images_dir = images if images is not None else folder / IMAGES_DIR
+    images_dir = images if images is not None else folder / IMAGE_DIR
     if not images_dir.is_dir():
         raise UsageError(f"--images {images_dir}: no such folder of official images")
     official = read_official(folder, version=version)

@@ -1,12 +1,11 @@
 """Torch datasets and the paper's classification baselines, reading KaoKore release folders.
 
 Needs the ``train`` extra (``pip install 'kaokore[train]'``: torch, torchvision, matplotlib).
-Names are exported lazily, so ``import kaokore.learn`` is cheap and ``kaokore.learn.folder``
-(pure Python) can be used without torch.
+Names are exported lazily, so ``import kaokore.learn`` is cheap. Folders are read through
+:class:`kaokore.release.ReleaseFolder` (pure Python, usable without torch).
 
 The pieces, one module each:
 
-- :mod:`~kaokore.learn.folder`: read a release or official-download folder (no torch).
 - :mod:`~kaokore.learn.data`: :class:`KaoKore` (the official loader's behaviour; ``Kaokore``,
   the official class name, is an alias) and
   :class:`FastKaoKore` (decoded once into a memory-mapped uint8 cache, :mod:`~kaokore.learn.cache`).

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
-from kaokore.learn.folder import release_version
 from kaokore.learn.models import ARCHS, PAPER_NAMES
 from kaokore.learn.train import RunResult, TrainConfig, train_classifier
+from kaokore.release import version_of
 
 __all__ = [
     "PAPER_TABLE2",
@@ -199,7 +199,7 @@ def run_baselines(
     started = time.perf_counter()
     rows: list[BaselineRow] = []
     settings = (
-        f"Release {release_version(base.release) or base.release.name} "
+        f"Release {version_of(base.release) or base.release.name} "
         f"({base.split or 'labels.csv'} split); "
         f"image size {base.image_size or 'paper default (256, Inception-v3 299)'}; up to "
         f"{base.epochs} epochs, patience {base.patience}; batch {base.batch_size}; "

@@ -3,7 +3,7 @@
 The array is ``N x S x S x 3`` (``.npy``, so it describes its own shape), in the order of the
 images asked for, resized with PIL's bilinear filter: exactly what ``transforms.Resize`` does
 to the same PIL image, so the fast path matches the plain one. Its name is a hash of the
-folder's fingerprint (:func:`kaokore.learn.folder.fingerprint`), the image list and ``S``: a
+folder's fingerprint (:func:`fingerprint`), the image list and ``S``: a
 changed release, split or size gets a new array, and an unchanged one is never decoded again.
 
 Decoding doubles as validation: a missing or undecodable image raises ReleaseError naming the
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -29,7 +29,7 @@ from PIL import Image
 
 from kaokore.config import Settings
 from kaokore.errors import ReleaseError
-from kaokore.learn.folder import IMAGE_DIR, fingerprint
+from kaokore.release.layout import IMAGE_DIR, LABELS_FILE, SUMS_FILE
 
 __all__ = [
     "CACHE_SUBDIR",
@@ -37,6 +37,7 @@ __all__ = [
     "decode_image",
     "decoded_array",
     "default_cache_dir",
+    "fingerprint",
     "load_image",
     "stored_size",
     "verify_images",
@@ -114,6 +115,28 @@ def verify_images(root: Path, images: Sequence[str], *, workers: int = 0) -> Non
     paths = [str(root / IMAGE_DIR / name) for name in images]
     for _arrays, error in _decode_all(paths, None, workers=workers, keep=False):
         _check(error)
+
+
+def fingerprint(root: Path, images: Iterable[str]) -> str:
+    """A key that changes when the images a split reads change, for the decoded-array cache.
+
+    A release is identified by its ``SHA256SUMS`` (plus each file's size, which catches a
+    truncated copy); an official download, which has no checksums, by ``labels.csv`` and each
+    listed image's size and modification time.
+    """
+    digest = hashlib.sha256()
+    sums = root / SUMS_FILE
+    has_sums = sums.is_file()
+    digest.update((sums if has_sums else root / LABELS_FILE).read_bytes())
+    for name in images:
+        try:
+            stat = os.stat(root / IMAGE_DIR / name)
+        except FileNotFoundError:
+            digest.update(f"{name}:missing\n".encode())
+            continue
+        stamp = "" if has_sums else f":{stat.st_mtime_ns}"
+        digest.update(f"{name}:{stat.st_size}{stamp}\n".encode())
+    return digest.hexdigest()
 
 
 def cache_key(root: Path, images: Sequence[str], size: int) -> str:

@@ -7,9 +7,9 @@ way to install it, so this entry point reaches the same library functions with a
 plain stderr lines. It is what ``bench/gpu_baselines.sh`` and ``bench/gpu_generative.sh`` run.
 
 Subcommands: ``classify``, ``baselines``, ``pretrain`` (as ``kaokore train ...``), ``pack``
-and ``unpack`` (a folder as one file small enough to travel), ``gan``, ``sample``,
-``paint-optimize``, ``paint-agent`` and ``paint-run`` (as ``kaokore train gan``,
-``kaokore sample`` and ``kaokore paint ...``).
+and ``unpack`` (a folder as one file small enough to travel), ``gan-train``, ``gan-sample``,
+``paint-optimize``, ``paint-agent`` and ``paint-run`` (as ``kaokore gan train``,
+``kaokore gan sample`` and ``kaokore paint ...``).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _unpack(args: argparse.Namespace) -> None:
     print(f"{args.out}: {count} faces")
 
 
-def _gan(args: argparse.Namespace) -> None:
+def _gan_train(args: argparse.Namespace) -> None:
     from kaokore.learn.gan import GanConfig, GanTrainConfig, train_gan
 
     config = GanTrainConfig(
@@ -206,7 +206,7 @@ def _gan(args: argparse.Namespace) -> None:
     print(f"Trained to step {summary.step} at {summary.images_per_second:.1f} images/s{fd}")
 
 
-def _sample(args: argparse.Namespace) -> None:
+def _gan_sample(args: argparse.Namespace) -> None:
     from kaokore.learn.gan import sample
 
     result = sample(
@@ -321,7 +321,9 @@ def _parser() -> argparse.ArgumentParser:
     unpack.add_argument("pack", type=Path)
     unpack.add_argument("out", type=Path)
 
-    gan = add("gan", _gan, "Train the StyleGAN-style generator (as `kaokore train gan`).")
+    gan = add(
+        "gan-train", _gan_train, "Train the StyleGAN-style generator (as `kaokore gan train`)."
+    )
     gan.add_argument("--release", type=Path, required=True)
     gan.add_argument("--out", type=Path, required=True)
     gan.add_argument("--res", type=int, choices=(32, 64, 128, 256), default=64)
@@ -338,7 +340,7 @@ def _parser() -> argparse.ArgumentParser:
     gan.add_argument("--device", default="auto")
     gan.add_argument("--seed", type=int, default=0)
 
-    draw = add("sample", _sample, "An uncurated grid of generated faces (as `kaokore sample`).")
+    draw = add("gan-sample", _gan_sample, "Generated faces, uncurated (as `kaokore gan sample`).")
     draw.add_argument("--checkpoint", type=Path, required=True)
     draw.add_argument("--out", type=Path, required=True)
     draw.add_argument("--n", type=int, default=64)
@@ -364,7 +366,7 @@ def _parser() -> argparse.ArgumentParser:
     agent.add_argument("--grid", type=int, default=4)
     agent.add_argument("--episode-steps", type=int, default=8)
     agent.add_argument("--steps", type=int, default=2000)
-    agent.add_argument("--batch-size", type=int, default=32)
+    agent.add_argument("--batch-size", type=int, default=16)
     agent.add_argument("--renderer-steps", type=int, default=2000)
     agent.add_argument("--max-images", type=int, default=None)
     agent.add_argument("--device", default="auto")

@@ -27,15 +27,9 @@ from torchvision.datasets.utils import verify_str_arg
 
 from kaokore.errors import ReleaseError
 from kaokore.learn.cache import decoded_array, load_image
-from kaokore.learn.folder import (
-    CATEGORIES,
-    IMAGE_DIR,
-    SPLIT_FILES,
-    SPLITS,
-    class_names,
-    read_labels,
-    select,
-)
+from kaokore.release import ReleaseFolder
+from kaokore.release.layout import CATEGORIES, SETS, SPLIT_FILES
+from kaokore.vocab import class_names
 
 __all__ = ["FastKaoKore", "KaoKore", "Kaokore"]
 
@@ -57,7 +51,8 @@ class KaoKore(VisionDataset):  # type: ignore[misc]  # torchvision ships no type
 
     Raises:
         DatasetNotFoundError: ``root`` has no ``labels.csv``/``images_256``, or no such split file.
-        ReleaseError: a label of the split is not a class index of ``category``.
+        ReleaseError: a row of ``labels.csv`` or of the split file is malformed (the error
+            names the file, the line and the field).
     """
 
     def __init__(
@@ -76,16 +71,14 @@ class KaoKore(VisionDataset):  # type: ignore[misc]  # torchvision ships no type
             transform=transform,
             target_transform=target_transform,
         )
-        self.split = verify_str_arg(split, "split", SPLITS)
+        self.split = verify_str_arg(split, "split", SETS)
         self.category = verify_str_arg(category, "category", CATEGORIES)
         self.split_file = (
             None if split_file is None else verify_str_arg(split_file, "split_file", SPLIT_FILES)
         )
-        folder = Path(self.root)
-        chosen = select(
-            folder, read_labels(folder), split=split, category=category, split_file=split_file
-        )
-        image_dir = folder / IMAGE_DIR
+        release = ReleaseFolder.open(self.root)
+        chosen = [(row.image, row.label(category)) for row in release.in_set(split, split_file)]
+        image_dir = release.image_dir
         #: Images listed for this split whose file is absent (skipped unless ``strict``).
         self.missing: list[str] = [name for name, _ in chosen if not (image_dir / name).is_file()]
         if self.missing and strict:

@@ -19,28 +19,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from kaokore.errors import UsageError
+from kaokore.learn.runtime import resolve_device
 
-__all__ = ["DistContext", "resolve_device", "setup"]
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-def resolve_device(name: str, *, local_rank: int = 0) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then the CPU; an unavailable choice is a UsageError."""
-    if name not in DEVICES:
-        raise UsageError(f"Unknown device {name!r}. Valid values are {', '.join(DEVICES)}.")
-    cuda = torch.cuda.is_available()
-    mps = torch.backends.mps.is_available()
-    if name == "auto":
-        name = "cuda" if cuda else "mps" if mps else "cpu"
-    if name == "cuda":
-        if not cuda:
-            raise UsageError("--device cuda: torch sees no CUDA device on this machine.")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if name == "mps" and not mps:
-        raise UsageError("--device mps: torch sees no Apple GPU (MPS) on this machine.")
-    return torch.device(name)
+__all__ = ["DistContext", "setup"]
 
 
 @dataclass(frozen=True)

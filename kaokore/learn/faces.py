@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from kaokore.errors import ReleaseError, UsageError
-from kaokore.learn.folder import IMAGE_DIR, LABELS_FILE
+from kaokore.release import ReleaseFolder, read_label_file
+from kaokore.release.layout import IMAGE_DIR, LABELS_FILE, SUMS_FILE
+from kaokore.release.reader import json_text
 
 __all__ = [
     "KEYS_FILE",
     "PACK_META",
-    "SUMS_FILE",
     "check_no_leak",
     "face_keys",
     "release_checksum",
@@ -38,7 +38,6 @@ __all__ = [
 KEYS_FILE: Final = "face_keys.csv"
 #: Written by the pack unpacker: the pack's JSON description.
 PACK_META: Final = "pack.json"
-SUMS_FILE: Final = "SHA256SUMS"
 
 
 def _recorded_keys(root: Path) -> dict[str, str]:
@@ -86,25 +85,19 @@ def release_checksum(root: Path) -> str:
     is a release, else of ``labels.csv`` followed by every listed face's key in file order
     (so an unpacked pack and the official download it was made from agree). A folder unpacked
     from a pack reports the checksum of the folder the pack was made from."""
-    packed = root / PACK_META
-    if packed.is_file():
-        try:
-            recorded = json.loads(packed.read_text(encoding="utf-8")).get("release_checksum")
-        except (OSError, ValueError, AttributeError):
-            recorded = None
-        if isinstance(recorded, str) and recorded:
-            return recorded
-    sums = root / SUMS_FILE
-    if sums.is_file():
-        return hashlib.sha256(sums.read_bytes()).hexdigest()
+    recorded = json_text(root / PACK_META, "release_checksum")
+    if recorded is not None:
+        return recorded
+    checksum = ReleaseFolder(root).checksum()
+    if checksum is not None:
+        return checksum
     labels = root / LABELS_FILE
     try:
         body = labels.read_bytes()
     except OSError as exc:
         raise ReleaseError(f"{labels}: cannot read it ({exc})") from None
     digest = hashlib.sha256(body)
-    with labels.open(newline="", encoding="utf-8") as handle:
-        names = [row["image"] for row in csv.DictReader(handle) if row.get("image")]
+    names = [row.image for row in read_label_file(root, LABELS_FILE).check()]
     for name, key in face_keys(root, names).items():
         digest.update(f"\n{name}:{key}".encode())
     return digest.hexdigest()

@@ -34,7 +34,8 @@ from PIL import Image
 
 from kaokore.errors import ReleaseError, UsageError
 from kaokore.learn.faces import KEYS_FILE, PACK_META, face_keys, release_checksum
-from kaokore.learn.folder import IMAGE_DIR, LABELS_FILE, read_labels
+from kaokore.release import ReleaseFolder
+from kaokore.release.layout import IMAGE_DIR, LABELS_FILE
 
 __all__ = ["DEFAULT_QUALITY", "PACK_FORMAT", "encode_face", "make_pack", "read_meta", "unpack"]
 
@@ -79,7 +80,7 @@ def make_pack(
     """
     if not 1 <= quality <= 95:
         raise UsageError(f"--quality must be between 1 and 95, not {quality}.")
-    rows = read_labels(root)
+    rows = ReleaseFolder.open(root).labels()
     names = list(dict.fromkeys(row.image for row in rows))
     keys = face_keys(root, names)
     blobs = _encode_all([str(root / IMAGE_DIR / name) for name in names], quality, size, workers)

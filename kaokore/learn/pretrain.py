@@ -36,12 +36,12 @@ from kaokore.errors import ReleaseError, UsageError
 from kaokore.learn.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugment
 from kaokore.learn.cache import decoded_array, stored_size
 from kaokore.learn.data import KaoKore
-from kaokore.learn.distributed import resolve_device
 from kaokore.learn.faces import face_keys, release_checksum
-from kaokore.learn.folder import read_labels
 from kaokore.learn.models import ARCHS, build_model, min_image_size
 from kaokore.learn.presets import lr_at
 from kaokore.learn.progress import Printer, default_printer
+from kaokore.learn.runtime import resolve_device
+from kaokore.release import ReleaseFolder
 
 __all__ = ["PretrainConfig", "PretrainResult", "nt_xent", "pretrain", "pretraining_faces"]
 
@@ -115,7 +115,7 @@ def pretraining_faces(config: PretrainConfig) -> tuple[list[str], dict[str, str]
     Left out: every face whose key is a test face of the evaluation split.
     """
     root = config.release
-    names = list(dict.fromkeys(row.image for row in read_labels(root)))
+    names = list(dict.fromkeys(row.image for row in ReleaseFolder.open(root).labels()))
     evaluation = config.evaluation or root
     test = KaoKore(evaluation, "test", "gender", split_file=config.evaluation_split)
     test_keys = set(face_keys(Path(test.root), test.images).values())

@@ -4,7 +4,7 @@ Needs the ``tf`` extra (``pip install 'kaokore[tf]'``: tensorflow-cpu). TensorFl
 only when :func:`dataset` is called, so importing this module (or :func:`entries`) is cheap.
 
 Why it gives exactly what :class:`kaokore.learn.data.KaoKore` gives: both take the faces of a
-split from :mod:`kaokore.learn.folder` (``labels.csv`` order, rows whose image is absent
+split from :class:`kaokore.release.ReleaseFolder` (``labels.csv`` order, rows whose image is absent
 skipped unless ``strict``), and JPEGs are decoded with libjpeg's accurate integer DCT
 (``dct_method="INTEGER_ACCURATE"``), which is what PIL uses; TensorFlow's default, the fast
 DCT, differs from PIL in most pixels. So element ``i`` of an unshuffled dataset and item ``i``
@@ -20,18 +20,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kaokore.errors import ReleaseError
-from kaokore.learn.folder import (
-    CATEGORIES,
-    IMAGE_DIR,
-    SPLIT_FILES,
-    SPLITS,
-    read_labels,
-    select,
-)
+from kaokore.release import ReleaseFolder
+from kaokore.release.layout import CATEGORIES, SETS, SPLIT_FILES
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -62,16 +55,15 @@ def entries(
     the first one raises ReleaseError instead. Raises DatasetNotFoundError when ``root`` holds
     no KaoKore folder (or no such split file), ValueError for an unknown split or category.
     """
-    _check(split, "split", SPLITS)
+    _check(split, "split", SETS)
     _check(category, "category", CATEGORIES)
     if split_file is not None:
         _check(split_file, "split_file", SPLIT_FILES)
-    folder = Path(os.path.expanduser(os.fspath(root)))
-    chosen = select(
-        folder, read_labels(folder), split=split, category=category, split_file=split_file
-    )
-    images = folder / IMAGE_DIR
-    present = [(str(images / name), label) for name, label in chosen]
+    release = ReleaseFolder.open(root)
+    present = [
+        (str(release.image_path(row.image)), row.label(category))
+        for row in release.in_set(split, split_file)
+    ]
     kept = [(path, label) for path, label in present if os.path.isfile(path)]
     if strict and len(kept) < len(present):
         missing = [path for path, _ in present if not os.path.isfile(path)]

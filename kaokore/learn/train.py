@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import json
 import pickle
-import random
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -48,7 +47,6 @@ from kaokore.learn.cache import stored_size, verify_images
 from kaokore.learn.data import FastKaoKore, KaoKore
 from kaokore.learn.distributed import DistContext
 from kaokore.learn.faces import check_no_leak, face_keys, release_checksum
-from kaokore.learn.folder import CATEGORIES, SPLIT_FILES, SPLITS, class_names, release_version
 from kaokore.learn.metrics import ClassificationMetrics, classification_metrics
 from kaokore.learn.models import (
     ARCHS,
@@ -60,6 +58,10 @@ from kaokore.learn.models import (
 )
 from kaokore.learn.presets import SCHEDULES, lr_at
 from kaokore.learn.progress import EpochProgress, Printer, default_printer
+from kaokore.learn.runtime import seed_everything
+from kaokore.release import version_of
+from kaokore.release.layout import CATEGORIES, LABELS_FILE, SETS, SPLIT_FILES, split_path
+from kaokore.vocab import class_names
 
 __all__ = [
     "Evaluation",
@@ -282,12 +284,6 @@ def _reproducible(device: torch.device, threads_wanted: int | None) -> Iterator[
         torch.set_num_threads(threads)
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 @dataclass
 class _Splits:
     train: KaoKore
@@ -305,13 +301,13 @@ def _load_splits(config: TrainConfig, ctx: DistContext) -> _Splits:
     loaded: dict[str, KaoKore] = {}
     for rank_turn in (True, False):
         if ctx.is_main == rank_turn:
-            for split in SPLITS:
+            for split in SETS:
                 loaded[split] = _load_split(config, split, size, validate=ctx.is_main)
         if rank_turn:
             ctx.barrier()
     for split, dataset in loaded.items():
         if len(dataset) == 0:
-            where = f"splits/{config.split}.csv" if config.split else "labels.csv"
+            where = split_path(config.split) if config.split else LABELS_FILE
             raise ReleaseError(f"{config.release}: the {split} split of {where} has no images.")
     return _Splits(loaded["train"], loaded["dev"], loaded["test"])
 
@@ -417,7 +413,7 @@ def _run(config: TrainConfig, ctx: DistContext, console: Printer) -> RunResult:
     amp = config.amp if config.amp is not None else device.type == "cuda"
     channels_last = device.type == "cuda"
     show = config.progress and ctx.is_main
-    _seed_everything(config.seed)
+    seed_everything(config.seed)
 
     splits = _load_splits(config, ctx)
     start, inherited = describe_start(config, splits.test)
@@ -438,7 +434,7 @@ def _run(config: TrainConfig, ctx: DistContext, console: Printer) -> RunResult:
             "amp": amp,
             "aux_logits": uses_aux_logits(config.arch, size),
             "world_size": ctx.world_size,
-            "release_version": release_version(config.release),
+            "release_version": version_of(config.release),
             "classes": classes,
             "counts": {
                 "train": len(splits.train),
@@ -570,8 +566,8 @@ def _run(config: TrainConfig, ctx: DistContext, console: Printer) -> RunResult:
     metrics = {
         "arch": config.arch,
         "task": config.task,
-        "release_version": release_version(config.release),
-        "split": config.split or "labels.csv",
+        "release_version": version_of(config.release),
+        "split": config.split or LABELS_FILE,
         "image_size": size,
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from torch import nn
 
 from kaokore.box import Box
-from kaokore.compiler.images import IMAGE_SIZE, RESAMPLE, crop_box
+from kaokore.compiler.images import RESAMPLE, crop_box
 from kaokore.compiler.select import parse_key_square
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
@@ -45,6 +45,7 @@ from kaokore.learn.augment import eval_transform
 from kaokore.learn.models import build_model
 from kaokore.query.faces import select_faces
 from kaokore.query.filters import FaceFilter
+from kaokore.release.layout import IMAGE_SIZE
 from kaokore.review.store import TASKS, ClassifierIdentity, Prediction, store_suggestions
 
 __all__ = [

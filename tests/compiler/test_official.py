@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from kaokore.compiler.official import OFFICIAL_FILE_NAMES, label_metadata, official_layout
+from kaokore.compiler.files import metadata_en, metadata_ja
+from kaokore.compiler.official import official_layout
 from kaokore.config import Settings
 from kaokore.db.models import Face, ImageService
 from kaokore.db.session import Database, open_database
 from kaokore.errors import CompileError
 from kaokore.ingest.official import import_official
+from kaokore.release.layout import OFFICIAL_FILES
 from tests.ingest.test_official import (
     KEIO,
     KEIO_TAGS,
@@ -89,10 +91,8 @@ def irregular_folder(root: Path) -> Path:
 
 
 def test_metadata_files_match_the_official_layout() -> None:
-    assert label_metadata("en") == METADATA_EN.encode()
-    assert label_metadata("ja") == METADATA_JA.encode("utf-8")
-    with pytest.raises(ValueError, match="fr"):
-        label_metadata("fr")
+    assert metadata_en() == METADATA_EN.encode()
+    assert metadata_ja() == METADATA_JA.encode("utf-8")
 
 
 def test_a_version_not_imported_is_a_compile_error(database: Database) -> None:
@@ -107,8 +107,8 @@ def test_irregular_folder_is_reproduced_byte_for_byte(tmp_path: Path, database: 
     with database.session() as session:
         layout = official_layout(session, "1.2")
 
-    assert set(layout.files) == set(OFFICIAL_FILE_NAMES)
-    for name in OFFICIAL_FILE_NAMES:
+    assert set(layout.files) == set(OFFICIAL_FILES)
+    for name in OFFICIAL_FILES:
         assert layout.files[name] == (folder / name).read_bytes(), name
     names = [name for name, _face in layout.members]
     assert names == [f"{n:08d}.jpg" for n in range(7)]
@@ -151,7 +151,7 @@ def test_official_files_are_reproduced_byte_for_byte(
         layout = official_layout(session, version)
 
     folder = official.root / f"v{version}"
-    for name in OFFICIAL_FILE_NAMES:
+    for name in OFFICIAL_FILES:
         assert layout.files[name] == (folder / name).read_bytes(), f"v{version}/{name}"
 
 

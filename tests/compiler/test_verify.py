@@ -100,14 +100,27 @@ def test_bad_rows_and_a_face_in_two_sets(release: Path) -> None:
     lines = path.read_text().splitlines()
     image, gender, status, set_name = lines[1].split(",")
     other = "test" if set_name != "test" else "train"
-    lines += [f"{image},{gender},{status},{other}", "99999999.jpg,7,9,holdout"]
+    lines += [
+        f"{image},{gender},{status},{other}",
+        "99999999.jpg,7,9,holdout",
+        "99999998.jpg,0,0,train",
+    ]
     path.write_text("\n".join(lines) + "\n")
     found = problems(release)
-    assert any(f"{image}: listed in two sets ({set_name} and {other})" in p for p in found)
-    assert any("99999999.jpg: no such image" in p for p in found)
-    assert any("99999999.jpg: gender '7' out of range 0..1" in p for p in found)
-    assert any("99999999.jpg: status '9' out of range 0..3" in p for p in found)
-    assert any("99999999.jpg: set 'holdout' is not one of train, dev, test" in p for p in found)
+    assert any(
+        f"{image} is listed on line 2 already, in {set_name} (here in {other})" in p for p in found
+    )
+    assert (
+        "splits/stable.csv:" + str(len(lines)) + ": 99999998.jpg: no such image in images_256/"
+        in found
+    )
+    assert any(
+        "99999999.jpg: unknown gender '7' (expected 0 (male), 1 (female))" in p for p in found
+    )
+    assert any("99999999.jpg: unknown status '9'" in p for p in found)
+    assert any(
+        "99999999.jpg: unknown set 'holdout' (expected one of train, dev, test)" in p for p in found
+    )
     assert "checksum mismatch: splits/stable.csv (its bytes differ from SHA256SUMS)" in found
 
 

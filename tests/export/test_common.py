@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kaokore.errors import ReleaseError, UsageError
+from kaokore.errors import DatasetNotFoundError, ReleaseError, UsageError
 from kaokore.export import (
     ExportSummary,
     export_imagefolder,
@@ -130,7 +130,7 @@ def test_unknown_or_absent_splits_and_categories_are_usage_errors(
 ) -> None:
     with pytest.raises(UsageError, match="Unknown split 'random'"):
         open_release(built_release, split="random")
-    with pytest.raises(UsageError, match="no 'official' split"):
+    with pytest.raises(DatasetNotFoundError, match="has no 'official' split"):
         open_release(built_release, split="official")
     with pytest.raises(UsageError, match="Unknown category 'age'"):
         export_imagefolder(built_release, tmp_path / "out", category="age")

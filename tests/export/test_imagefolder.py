@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kaokore.export import export_imagefolder
-from kaokore.learn.folder import class_names
+from kaokore.vocab import class_names
 from tests.export.conftest import label_rows
 
 SETS = ("train", "dev", "test")

@@ -24,8 +24,8 @@ tf = pytest.importorskip("tensorflow", reason="needs the tf extra (tensorflow-cp
 
 from kaokore.errors import DatasetNotFoundError, ReleaseError  # noqa: E402
 from kaokore.export import export_imagefolder  # noqa: E402
-from kaokore.learn.folder import class_names  # noqa: E402
 from kaokore.learn.tf import dataset, entries  # noqa: E402
+from kaokore.vocab import class_names  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
 from tests.export.conftest import label_rows  # noqa: E402
 from tests.learn.conftest import make_folder, make_rows  # noqa: E402

@@ -155,7 +155,7 @@ def test_read_keeps_repeated_keys_in_order_with_positions(tmp_path: Path) -> Non
         ("from 1500", 0),
         ("to 1600", 1),
     ]
-    assert [(row.file_name, row.gender, row.status, row.split) for row in official.labels] == [
+    assert [(row.image, row.gender, row.status, row.set) for row in official.labels] == [
         ("00000003.jpg", 0, 1, "train"),
         ("00000000.jpg", 0, 0, "test"),
     ]
@@ -216,7 +216,7 @@ def test_malformed_lines_are_reported_with_file_line_and_reason(tmp_path: Path) 
     }
     by_line = {(Path(e.path).name, e.line): str(e) for e in official.errors}
     assert by_line[("labels.csv", 3)] == (
-        f"{folder.resolve() / 'labels.csv'}:3: unknown status '7' "
+        f"{folder.resolve() / 'labels.csv'}:3: 00000002.jpg: unknown status '7' "
         "(expected 0 (noble), 1 (warrior), 2 (incarnation), 3 (commoner))"
     )
     assert by_line[("original_tags.txt", 2)].endswith(

@@ -79,11 +79,13 @@ def make_folder(
     if release:
         folder = root / "splits"
         folder.mkdir(exist_ok=True)
+        labels = {row.image: row for row in rows}
         for name, assignment in (splits or {}).items():
             with (folder / f"{name}.csv").open("w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["image", "set"])
-                writer.writerows(assignment.items())
+                writer = csv.writer(handle)  # the labels.csv format, as a build writes
+                writer.writerow(["image", "gender", "status", "set"])
+                for image, set_name in assignment.items():
+                    writer.writerow([image, labels[image].gender, labels[image].status, set_name])
         (root / "release.json").write_text(json.dumps({"version": "9.9", "count": len(rows)}))
         lines = []
         for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SHA256SUMS"):

@@ -21,8 +21,8 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
         kaokore.learn.KaoKoreDataset  # noqa: B018
 
 
-def test_importing_the_package_and_folder_reader_does_not_import_torch() -> None:
-    script = "import sys, kaokore.learn, kaokore.learn.folder; print('torch' in sys.modules)"
+def test_importing_the_package_and_release_reader_does_not_import_torch() -> None:
+    script = "import sys, kaokore.learn, kaokore.release; print('torch' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )

@@ -72,7 +72,7 @@ def test_classify_writes_the_run_folder(official_root: Path, tmp_path: Path) -> 
 def test_missing_release_is_one_error_line(tmp_path: Path) -> None:
     code, output = invoke("train", "classify", "--release", str(tmp_path / "kaokore-1.1"), *TINY)
     assert code == 1
-    assert output.startswith(f"Error: No KaoKore release at {tmp_path / 'kaokore-1.1'}")
+    assert output.startswith(f"Error: No release at {tmp_path / 'kaokore-1.1'}")
     assert "Run `kaokore build --version 1.1` first" in output
     assert "Traceback" not in output
 

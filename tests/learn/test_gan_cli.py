@@ -1,4 +1,4 @@
-"""``kaokore train gan`` and ``kaokore sample`` through the CLI, on a tiny fake release."""
+"""``kaokore gan train`` and ``kaokore gan sample`` through the CLI, on a tiny fake release."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def invoke(*args: str | Path) -> object:
 def test_train_resume_and_sample(tmp_path: Path) -> None:
     release = make_release(tmp_path / "rel")
     run = tmp_path / "run"
-    common = ["train", "gan", "--release", release, "--out", run, *TINY, "--log-every", "1"]
+    common = ["gan", "train", "--release", release, "--out", run, *TINY, "--log-every", "1"]
     first = invoke(*common, "--steps", "2", "--fid-every", "2", "--fid-samples", "4")
     assert first.exit_code == 0, first.output
     assert "step       2" in first.output and "  fd " in first.output and "fid" not in first.output
@@ -51,7 +51,16 @@ def test_train_resume_and_sample(tmp_path: Path) -> None:
 
     out = tmp_path / "samples"
     result = invoke(
-        "sample", "--checkpoint", run / "checkpoint.pt", "--n", "4", "--out", out, "--device", "cpu"
+        "gan",
+        "sample",
+        "--checkpoint",
+        run / "checkpoint.pt",
+        "--n",
+        "4",
+        "--out",
+        out,
+        "--device",
+        "cpu",
     )
     assert result.exit_code == 0, result.output
     assert len(list((out / "images").glob("*.png"))) == 4
@@ -62,18 +71,18 @@ def test_train_resume_and_sample(tmp_path: Path) -> None:
 def test_errors_are_one_line(tmp_path: Path) -> None:
     release = make_release(tmp_path / "rel")
     missing = invoke(
-        "train", "gan", "--release", tmp_path / "nothing", "--out", tmp_path / "r", *TINY
+        "gan", "train", "--release", tmp_path / "nothing", "--out", tmp_path / "r", *TINY
     )
     assert missing.exit_code == 1
     assert f"Error: No release at {tmp_path / 'nothing'}" in missing.output
     resume = invoke(
-        "train", "gan", "--release", release, "--out", tmp_path / "r", *TINY, "--resume"
+        "gan", "train", "--release", release, "--out", tmp_path / "r", *TINY, "--resume"
     )
     assert resume.exit_code == 2
     assert "Error: --resume: no checkpoint at" in resume.output
-    res = invoke("train", "gan", "--release", release, "--out", tmp_path / "r", "--res", "48")
+    res = invoke("gan", "train", "--release", release, "--out", tmp_path / "r", "--res", "48")
     assert res.exit_code == 2 and "Error: --res must be 64, 128 or 256" in res.output
-    sample = invoke("sample", "--checkpoint", tmp_path / "none.pt", "--out", tmp_path / "s")
+    sample = invoke("gan", "sample", "--checkpoint", tmp_path / "none.pt", "--out", tmp_path / "s")
     assert sample.exit_code == 2 and "Error: no checkpoint at" in sample.output
 
 
@@ -82,8 +91,8 @@ def test_a_light_install_without_torch_gets_the_install_hint(
 ) -> None:
     monkeypatch.setitem(sys.modules, "torchvision", None)  # import torchvision -> ImportError
     for args in (
-        ["train", "gan", "--release", tmp_path, "--out", tmp_path / "r"],
-        ["sample", "--checkpoint", tmp_path / "c.pt", "--out", tmp_path / "s"],
+        ["gan", "train", "--release", tmp_path, "--out", tmp_path / "r"],
+        ["gan", "sample", "--checkpoint", tmp_path / "c.pt", "--out", tmp_path / "s"],
         ["paint", "optimize", tmp_path / "x.jpg", "--out", tmp_path / "o"],
     ):
         result = invoke(*args)

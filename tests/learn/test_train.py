@@ -138,7 +138,7 @@ def _break_label(root: Path, name: str) -> str:
     line = next(row for row in text.splitlines() if row.startswith(name))
     image, _gender, status, split = line.split(",")
     (root / "labels.csv").write_text(text.replace(line, f"{image},2,{status},{split}"))
-    return f"image {name} has gender '2', outside the class indices 0..1"
+    return rf"labels.csv:\d+: {name}: unknown gender '2' \(expected 0 \(male\), 1 \(female\)\)"
 
 
 @pytest.mark.parametrize("fast", [True, False])

@@ -39,8 +39,8 @@ def make_run(
     """A run folder with ``best.pt`` and ``config.json`` of an untrained 32 px ResNet-18."""
     torch = pytest.importorskip("torch")
     from kaokore.learn.augment import IMAGENET_MEAN, IMAGENET_STD
-    from kaokore.learn.folder import class_names
     from kaokore.learn.models import build_model
+    from kaokore.vocab import class_names
 
     torch.manual_seed(seed)
     classes = class_names(task)

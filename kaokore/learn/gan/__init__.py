@@ -6,7 +6,7 @@
 >>> summary = train_gan(config, out=Path("runs/gan64"))          # doctest: +SKIP
 >>> sample(summary.checkpoint, out=Path("runs/gan64/samples"))   # doctest: +SKIP
 
-The CLI is ``kaokore train gan`` and ``kaokore sample``.
+The CLI is ``kaokore gan train`` and ``kaokore gan sample``.
 """
 
 from kaokore.learn.gan.augment import DEFAULT_POLICY, diff_augment

@@ -1,24 +1,26 @@
-"""Read the faces of one split of a release, decoded once into a uint8 tensor.
+"""The faces of one split of a release, decoded once into a uint8 tensor.
 
-The generative models need only the pixels, so this reader is deliberately tiny and does not
-depend on the classification loader: it reads ``labels.csv`` (``image,gender,status,set``) and
-``images_256/`` of a release, or of a folder laid out like the official download. A GAN
-samples random batches from the whole split many thousands of times, so the faces are decoded
-once (with JPEG draft mode, which decodes at a reduced scale when the target is small) and
-kept in memory as uint8: 8,446 faces are 100 MB at 64 px and 415 MB at 128 px.
+The generative models need only the pixels: the split's images are taken from the one
+release reader (:class:`kaokore.release.ReleaseFolder`, which also reads a folder laid out
+like the official download). A GAN samples random batches from the whole split many
+thousands of times, so the faces are decoded once (with JPEG draft mode, which decodes at a
+reduced scale when the target is small) and kept in memory as uint8: 8,446 faces are 100 MB
+at 64 px and 415 MB at 128 px.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from kaokore.errors import DatasetNotFoundError, ReleaseError
+from kaokore.errors import ReleaseError
+from kaokore.release import ReleaseFolder
+from kaokore.release.layout import LABELS_FILE, SETS
 
 __all__ = [
     "SPLITS",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 #: The values of the ``set`` column, plus ``all`` for every labelled face.
-SPLITS = ("train", "dev", "test", "all")
+SPLITS: Final[tuple[str, ...]] = (*SETS, "all")
 
 
 def release_image_paths(root: Path | str, split: str = "train") -> list[Path]:
@@ -40,26 +42,16 @@ def release_image_paths(root: Path | str, split: str = "train") -> list[Path]:
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown value {split!r} for argument split. Valid values are {SPLITS}")
-    root = Path(root)
-    labels, images = root / "labels.csv", root / "images_256"
-    if not labels.is_file() or not images.is_dir():
-        raise DatasetNotFoundError(
-            f"No release at {root}: expected labels.csv and images_256/ there. Build one with "
-            "`kaokore build --version X`, or point at a folder laid out like the official download."
-        )
-    with labels.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"image", "set"} <= set(reader.fieldnames):
-            raise ReleaseError(f"{labels}: expected the columns image,gender,status,set")
-        names = [row["image"] for row in reader if split == "all" or row["set"] == split]
-    paths = [images / name for name in names]
+    release = ReleaseFolder.open(root)
+    paths = [release.image_path(row.image) for row in release.in_set(split)]
     for path in paths:
         if not path.is_file():
             raise ReleaseError(
-                f"{path}: listed in {labels} but missing; run `kaokore verify {root}`"
+                f"{path}: listed in {release.root / LABELS_FILE} but missing; "
+                f"run `kaokore verify {release.root}`"
             )
     if not paths:
-        raise ReleaseError(f"{labels}: no faces in split {split!r}")
+        raise ReleaseError(f"{release.root / LABELS_FILE}: no faces in split {split!r}")
     return paths
 
 

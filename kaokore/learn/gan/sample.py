@@ -14,8 +14,8 @@ import torch
 
 from kaokore.learn.gan.images import save_grid, save_image
 from kaokore.learn.gan.networks import GanConfig, Generator
-from kaokore.learn.gan.runtime import resolve_device
 from kaokore.learn.gan.train import generate, load_checkpoint
+from kaokore.learn.runtime import resolve_device
 
 __all__ = ["SampleResult", "load_generator", "sample"]
 

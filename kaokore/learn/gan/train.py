@@ -34,7 +34,7 @@ from kaokore.learn.gan.augment import DEFAULT_POLICY, diff_augment
 from kaokore.learn.gan.data import load_release_images
 from kaokore.learn.gan.images import save_grid
 from kaokore.learn.gan.networks import Discriminator, GanConfig, Generator
-from kaokore.learn.gan.runtime import get_rng_state, resolve_device, seed_everything, set_rng_state
+from kaokore.learn.runtime import get_rng_state, resolve_device, seed_everything, set_rng_state
 
 __all__ = [
     "CHECKPOINT_NAME",

@@ -25,7 +25,6 @@ import torch
 
 from kaokore.errors import UsageError
 from kaokore.learn.gan.data import load_images
-from kaokore.learn.gan.runtime import resolve_device
 from kaokore.learn.paint.agent import (
     AgentConfig,
     AgentSummary,
@@ -35,6 +34,7 @@ from kaokore.learn.paint.agent import (
 )
 from kaokore.learn.paint.figures import PaintingFiles, stroke_frames, unique_names, write_painting
 from kaokore.learn.paint.optimize import OptimizeConfig, paint_by_optimization
+from kaokore.learn.runtime import resolve_device
 
 __all__ = ["RENDERERS", "PaintingRun", "optimize_images", "run_agent", "train_agent_on_release"]
 
