@@ -3,8 +3,8 @@
 Each stage is a package with its own public names (:mod:`kaokore.db`, :mod:`kaokore.ingest`,
 :mod:`kaokore.compiler`, :mod:`kaokore.release`, :mod:`kaokore.query`, :mod:`kaokore.export`,
 :mod:`kaokore.learn`, :mod:`kaokore.server`, :mod:`kaokore.mirror`); the entry point of each is
-also here, imported
-on first use so that ``import kaokore`` stays cheap (docs/python.md shows them in use)::
+also here, imported on first use so that ``import kaokore`` stays cheap (docs/python.md shows
+them in use)::
 
     import kaokore
     db = kaokore.open_database(kaokore.Settings(home="kaokore-demo"))
