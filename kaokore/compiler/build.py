@@ -56,7 +56,7 @@ from kaokore.compiler.select import read_build_input
 from kaokore.compiler.splits import DEFAULT_SEED, THRESHOLDS, compute_sets
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Face, Release, ReleaseMember
-from kaokore.errors import CompileError, ReleaseExistsError, UsageError
+from kaokore.errors import ArgumentError, CompileError, ReleaseExistsError, UsageError
 from kaokore.release import ReleaseFolder, parse_labels
 from kaokore.release.layout import (
     CONTACT_SHEET_FILE,
@@ -132,7 +132,7 @@ def build_release(
             "starting with a letter or digit (e.g. 1.0)."
         )
     if workers is not None and workers < 1:
-        raise UsageError(f"--workers must be at least 1, not {workers}.")
+        raise ArgumentError("workers", workers, "must be at least 1")
     out_dir = Path(out_dir) if out_dir is not None else database.settings.release_dir
     target = release_folder(out_dir, version)
     options = _options(seed, like_official, check_labels(labels))

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kaokore.db.models_review import Classifier, Review, Reviewer, Suggestion
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 
 __all__ = [
     "DEFAULT_LABELS",
@@ -39,7 +39,7 @@ DEFAULT_LABELS: Final = "expert"
 def check_labels(labels: str) -> str:
     """``labels`` if it is a known label set, else UsageError naming the valid ones."""
     if labels not in LABEL_SETS:
-        raise UsageError(f"Unknown --labels {labels!r}. Valid values are {', '.join(LABEL_SETS)}.")
+        raise ArgumentError("labels", labels, f"use one of {', '.join(LABEL_SETS)}")
     return labels
 
 

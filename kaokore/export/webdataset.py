@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError
 from kaokore.export.common import (
     CheckedRelease,
     ExportSample,
@@ -140,7 +140,7 @@ def export_webdataset(
     """
     source, target = Path(release), Path(out)
     if shard_size < 1:
-        raise UsageError(f"--shard-size must be at least 1, not {shard_size}.")
+        raise ArgumentError("shard_size", shard_size, "must be at least 1")
     check_output(target, source)
     checked = open_release(source, split=split)
     sets = checked.by_set()

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from kaokore.config import DEFAULT_MAX_IMAGE_PIXELS
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Blob, Face, Release, ReleaseMember, utcnow
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.ingest.official import UrlLine, read_official
 from kaokore.release.layout import IMAGE_DIR
 
@@ -125,7 +125,7 @@ def store_official_images(
     """
     images_dir = images if images is not None else folder / IMAGE_DIR
     if not images_dir.is_dir():
-        raise UsageError(f"--images {images_dir}: no such folder of official images")
+        raise ArgumentError("images", str(images_dir), "no such folder of official images")
     official = read_official(folder, version=version)
     report = OfficialImagesReport(folder=images_dir)
     blobs = BlobStore(database.settings.blob_dir)

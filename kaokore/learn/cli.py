@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kaokore.errors import KaokoreError, UsageError
+from kaokore.errors import ArgumentError, KaokoreError, UsageError
 
 __all__ = ["main"]
 
@@ -387,6 +387,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.run(args)
     except KaokoreError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        # A library argument is worded as this parser's flag (the same spelling as kaokore's).
+        message = (
+            exc.worded("--" + exc.argument.replace("_", "-"))
+            if isinstance(exc, ArgumentError)
+            else str(exc)
+        )
+        print(f"Error: {message}", file=sys.stderr)
         return exc.exit_code
     return 0

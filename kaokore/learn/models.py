@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torchvision import models
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 
 __all__ = [
     "ARCHS",
@@ -114,7 +114,7 @@ def _state_dict_of(loaded: Any, path: Path) -> Mapping[str, torch.Tensor]:
     if isinstance(loaded, Mapping) and isinstance(loaded.get("model"), Mapping):
         loaded = loaded["model"]  # a checkpoint written by `kaokore train classify`
     if not isinstance(loaded, Mapping) or not all(isinstance(k, str) for k in loaded):
-        raise UsageError(f"--weights {path}: not a state dict (a mapping of parameter names)")
+        raise ArgumentError("weights", str(path), "not a state dict (a mapping of parameter names)")
     return {key.removeprefix("module."): value for key, value in loaded.items()}
 
 
@@ -127,7 +127,7 @@ def load_weights(model: nn.Module, arch: str, path: Path) -> list[str]:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"--weights {path}: cannot read it ({reason})") from exc
+        raise ArgumentError("weights", str(path), f"cannot read it ({reason})") from exc
     state = _state_dict_of(loaded, path)
     heads = _HEADS[arch]
     skipped = [key for key in state if key.startswith(heads)]
@@ -148,7 +148,7 @@ def load_weights(model: nn.Module, arch: str, path: Path) -> list[str]:
             )
             if keys
         ]
-        raise UsageError(f"--weights {path} does not fit {arch} ({'; '.join(problems)}).")
+        raise ArgumentError("weights", str(path), f"does not fit {arch} ({'; '.join(problems)})")
     return skipped
 
 

@@ -32,7 +32,7 @@ from typing import Final
 import numpy as np
 from PIL import Image
 
-from kaokore.errors import ReleaseError, UsageError
+from kaokore.errors import ArgumentError, ReleaseError
 from kaokore.learn.faces import KEYS_FILE, PACK_META, face_keys, release_checksum
 from kaokore.release import ReleaseFolder
 from kaokore.release.layout import IMAGE_DIR, LABELS_FILE
@@ -79,7 +79,7 @@ def make_pack(
     image, DatasetNotFoundError when ``root`` is no KaoKore folder.
     """
     if not 1 <= quality <= 95:
-        raise UsageError(f"--quality must be between 1 and 95, not {quality}.")
+        raise ArgumentError("quality", quality, "must be between 1 and 95")
     rows = ReleaseFolder.open(root).labels()
     names = list(dict.fromkeys(row.image for row in rows))
     keys = face_keys(root, names)

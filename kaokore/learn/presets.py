@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 
 __all__ = ["PRESETS", "SCHEDULES", "lr_at", "preset_settings", "with_preset"]
 
@@ -57,7 +57,7 @@ PRESETS: Final[dict[str, dict[str, Any]]] = {
 def preset_settings(name: str) -> dict[str, Any]:
     """The settings of preset ``name``; UsageError names the valid presets."""
     if name not in PRESETS:
-        raise UsageError(f"Unknown --preset {name!r}. Valid values are {', '.join(PRESETS)}.")
+        raise ArgumentError("preset", name, f"use one of {', '.join(PRESETS)}")
     return dict(PRESETS[name])
 
 

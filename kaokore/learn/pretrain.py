@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision import models
 
-from kaokore.errors import ReleaseError, UsageError
+from kaokore.errors import ArgumentError, ReleaseError, UsageError
 from kaokore.learn.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugment
 from kaokore.learn.cache import decoded_array, stored_size
 from kaokore.learn.data import KaoKore
@@ -95,7 +95,9 @@ class PretrainConfig:
             if not ok:
                 raise UsageError(message)
         if self.out.exists() and any(self.out.iterdir()):
-            raise UsageError(f"--out {self.out} exists and is not empty; choose a new folder.")
+            raise ArgumentError(
+                "out", str(self.out), "exists and is not empty; choose a new folder"
+            )
 
 
 @dataclass(frozen=True)

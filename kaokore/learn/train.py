@@ -37,7 +37,7 @@ import torchvision
 from torch import nn
 
 from kaokore.config import Settings
-from kaokore.errors import ReleaseError, UsageError
+from kaokore.errors import ArgumentError, ReleaseError, UsageError
 from kaokore.learn import distributed
 from kaokore.learn.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugment
 from kaokore.learn.augment import eval_transform as plain_eval_transform
@@ -166,7 +166,9 @@ class TrainConfig:
             if not ok:
                 raise UsageError(message)
         if self.out is not None and self.out.exists() and any(self.out.iterdir()):
-            raise UsageError(f"--out {self.out} exists and is not empty; choose a new run folder.")
+            raise ArgumentError(
+                "out", str(self.out), "exists and is not empty; choose a new run folder"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """The config as JSON values (paths as strings)."""
@@ -609,7 +611,7 @@ def read_start_weights(path: Path) -> tuple[bool, list[str] | None, str | None]:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"--weights {path}: cannot read it ({reason})") from exc
+        raise ArgumentError("weights", str(path), f"cannot read it ({reason})") from exc
     if not isinstance(loaded, dict) or not isinstance(loaded.get("model"), dict):
         return False, None, None
     faces = loaded.get("faces")

@@ -134,7 +134,7 @@ def test_unknown_or_absent_splits_and_categories_are_usage_errors(
         open_release(built_release, split="official")
     with pytest.raises(UsageError, match="Unknown category 'age'"):
         export_imagefolder(built_release, tmp_path / "out", category="age")
-    with pytest.raises(UsageError, match="--shard-size must be at least 1"):
+    with pytest.raises(UsageError, match="^shard_size 0: must be at least 1$"):
         export_webdataset(built_release, tmp_path / "out", shard_size=0)
 
 

@@ -198,7 +198,7 @@ def test_classify_preset_official_says_it_starts_from_scratch(
         "--home", str(tmp_path / "home"), "train", "classify", "--release", str(official_root),
         "--preset", "paper", "--out", str(tmp_path / "other"), *TINY,
     )  # fmt: skip
-    assert code == 2 and "Unknown --preset 'paper'" in output
+    assert code == 2 and "Error: --preset 'paper': use one of" in output
 
 
 @pytest.mark.slow

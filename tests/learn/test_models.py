@@ -73,7 +73,8 @@ def test_weights_of_another_network_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "mobilenet.pth"
     torch.save(models.mobilenet_v2(weights=None).state_dict(), path)
     with pytest.raises(
-        UsageError, match=r"--weights .*mobilenet.pth does not fit resnet18 \(missing: conv1.weight"
+        UsageError,
+        match=r"^weights '.*mobilenet.pth': does not fit resnet18 \(missing: conv1.weight",
     ):
         build_model("resnet18", 2, image_size=32, weights=path)
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")

@@ -43,7 +43,7 @@ def test_explicit_options_win_over_the_preset() -> None:
     chosen = with_preset("official", {"lr": 5e-4, "epochs": None})
     assert chosen["lr"] == 5e-4 and chosen["epochs"] == 20 and chosen["preset"] == "official"
     assert with_preset(None, {"lr": None, "epochs": 3}) == {"epochs": 3}
-    with pytest.raises(UsageError, match="Valid values are official, scratch"):
+    with pytest.raises(UsageError, match="^preset .*: use one of official, scratch"):
         with_preset("paper", {})
     with pytest.raises(UsageError, match="Unknown schedule"):
         lr_at(lr=1.0, schedule="linear", epoch=1, horizon=1)

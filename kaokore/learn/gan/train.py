@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.learn.fid import FeatureStats, compute_stats, frechet_distance, load_extractor
 from kaokore.learn.gan.augment import DEFAULT_POLICY, diff_augment
 from kaokore.learn.gan.data import load_release_images
@@ -280,7 +280,7 @@ def train_gan(
     out = Path(out)
     checkpoint = out / CHECKPOINT_NAME
     if resume and not checkpoint.is_file():
-        raise UsageError(f"--resume: no checkpoint at {checkpoint}")
+        raise ArgumentError("resume", str(checkpoint), "no checkpoint there to resume from")
     if not resume and checkpoint.exists():
         raise UsageError(
             f"{checkpoint} exists: pass --resume to continue that run, or choose another --out"

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.learn.gan.data import load_release_images
 from kaokore.learn.paint.neural import NeuralRenderer, RendererTrainConfig, train_renderer
 from kaokore.learn.paint.strokes import MAX_RADIUS, SHAPE_PARAMS, composite, render
@@ -253,7 +253,7 @@ def load_actor(
 
 def _load_renderer(path: Path, config: AgentConfig) -> NeuralRenderer:
     if not path.is_file():
-        raise UsageError(f"--renderer {path} does not exist")
+        raise ArgumentError("renderer", str(path), "no such file")
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or "renderer" not in state or "renderer_config" not in state:
         raise UsageError(f"{path} holds no neural renderer (an actor.pt or renderer.pt)")

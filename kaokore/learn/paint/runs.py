@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from kaokore.errors import UsageError
+from kaokore.errors import ArgumentError, UsageError
 from kaokore.learn.gan.data import load_images
 from kaokore.learn.paint.agent import (
     AgentConfig,
@@ -152,7 +152,7 @@ def run_agent(
     drawn by the analytic rasteriser.
     """
     if renderer not in RENDERERS:
-        raise UsageError(f"--renderer must be one of {', '.join(RENDERERS)}, not {renderer!r}")
+        raise ArgumentError("renderer", renderer, f"use one of {', '.join(RENDERERS)}")
     torch_device = resolve_device(device)
     model, neural, config = load_actor(actor, device=torch_device)
     names, references = _references(images, config.size)
