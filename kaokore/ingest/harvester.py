@@ -604,31 +604,6 @@ def _count_requests(report: HarvestReport, client: PoliteClient) -> None:
     report.requests_skipped = sum(client.skipped.values())
 
 
-async def fetch_pending_crops(
-    database: Database,
-    client: PoliteClient,
-    report: HarvestReport,
-    *,
-    documents: DocumentFetcher,
-    options: HarvestOptions,
-    progress: ProgressSink,
-) -> None:
-    """Fetch every pending (or previously failed) crop, up to ``options.max_faces``."""
-    await _remove_temporaries(database)
-    await fetch_crops(
-        database,
-        client,
-        BlobStore(database.settings.blob_dir),
-        report,
-        documents=documents,
-        limit=options.max_faces,
-        crop_size=options.crop_size,
-        concurrency=options.crop_concurrency,
-        advance=lambda n: progress.advance("crops", n),
-        set_total=lambda n: progress.total("crops", n),
-    )
-
-
 async def _remove_temporaries(database: Database) -> None:
     """Half-written blobs of a killed run go before this run writes any."""
     blobs = BlobStore(database.settings.blob_dir)
@@ -647,16 +622,13 @@ async def fetch_crops_only(
     """The crop stage alone (after an official import, say)."""
     options = options or HarvestOptions()
     progress = progress or _NoProgress()
-    report = HarvestReport()
     async with make_client(client_settings, transport=transport) as client:
         client.on_host_down = getattr(progress, "host_down", None)
-        await fetch_pending_crops(
-            database,
-            client,
-            report,
-            documents=DocumentFetcher(database, client),
-            options=options,
-            progress=progress,
-        )
-        _count_requests(report, client)
-    return report
+        run = _Harvest(database, client, options, progress)
+        try:
+            await _remove_temporaries(database)
+            await run.crops_of(None)
+        finally:
+            run.claims.close()
+        _count_requests(run.report, client)
+    return run.report
