@@ -13,7 +13,7 @@ import asyncio
 import io
 import threading
 import warnings
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -138,41 +138,48 @@ async def fetch_crops(
     ``exclude`` names faces this run already tried (their failures wait for the next run);
     ``claims`` shares the run's claims (and their connection) instead of opening new ones.
     """
-    jobs_by_service = _pending_jobs(database, face_ids, limit, exclude)
+    jobs_by_service = await asyncio.to_thread(_pending_jobs, database, face_ids, limit, exclude)
     total = sum(len(jobs) for jobs in jobs_by_service.values())
     if set_total is not None:
         set_total(total)
     if not total:
         return
     infos = await _service_infos(database, client, documents, report, list(jobs_by_service))
-    gate = asyncio.Semaphore(concurrency)
     own_claims = claims is None
     claims = Claims(database) if claims is None else claims
     writer = _CropWriter(database, claims)
 
     async def run(job: _Job) -> None:
-        async with gate:
-            if _taken_elsewhere(database, claims, job):
-                report.warnings.append(f"{job.face_key}: crop left to another ingest")
-            elif isinstance(info := infos.get(job.service_id), str):
-                _record_failure(database, job, info)
+        if _taken_elsewhere(database, claims, job):
+            report.warnings.append(f"{job.face_key}: crop left to another ingest")
+        elif isinstance(info := infos.get(job.service_id), str):
+            _record_failure(database, job, info)
+            claims.release(_claim_key(job))
+            report.fail("crops", job.face_key, info)
+        elif info is not None:
+            try:
+                await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
+            except Exception as exc:  # no exception escapes a crop (issue 14)
+                reason = str(isolated_crop_error(exc, job.face_key))
+                _record_failure(database, job, reason)
                 claims.release(_claim_key(job))
-                report.fail("crops", job.face_key, info)
-            elif info is not None:
-                try:
-                    await _fetch_one(database, client, blobs, report, job, info, crop_size, writer)
-                except Exception as exc:  # no exception escapes a crop (issue 14)
-                    reason = str(isolated_crop_error(exc, job.face_key))
-                    _record_failure(database, job, reason)
-                    claims.release(_claim_key(job))
-                    report.fail("crops", job.face_key, reason)
-            if advance is not None:
-                advance(1)
+                report.fail("crops", job.face_key, reason)
+        if advance is not None:
+            advance(1)
+
+    queue = deque(job for jobs in jobs_by_service.values() for job in jobs)
+
+    async def worker() -> None:
+        # A few workers over one queue, not a task per face: starting a thousand tasks at
+        # once would hold the loop while the host's answers wait.
+        while queue:
+            await run(queue.popleft())
 
     try:
-        await asyncio.gather(*(run(job) for jobs in jobs_by_service.values() for job in jobs))
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))
+        await asyncio.to_thread(writer.flush)
     finally:
-        writer.flush()
+        writer.flush()  # what a failure or a cancellation left unwritten (nothing otherwise)
         if own_claims:
             claims.close()
 
@@ -250,17 +257,19 @@ async def _service_infos(
 ) -> dict[int, ImageServiceInfo | str]:
     """The parsed info.json of each service (conditionally fetched), or why it failed."""
     write_lock = threading.Lock()
-    with database.session() as session:
-        services = {
-            row.id: row.base_url
-            for row in session.scalars(select(ImageService).where(ImageService.id.in_(service_ids)))
-        }
+
+    def base_urls() -> dict[int, str]:
+        with database.session() as session:
+            rows = session.scalars(select(ImageService).where(ImageService.id.in_(service_ids)))
+            return {row.id: row.base_url for row in rows}
+
+    services = await asyncio.to_thread(base_urls)
 
     async def one(service_id: int, base_url: str) -> tuple[int, ImageServiceInfo | str]:
         url = f"{base_url}/info.json"
         try:
             fetched = await documents.fetch_json(url, kind="info")
-            info = parse_info(fetched.data, url)
+            info = await asyncio.to_thread(parse_info, fetched.data, url)
         except Exception as exc:  # any error is this document's (issue 14)
             error = isolated_crop_error(exc, url)
             reason = f"image service info {url}: {error}"

@@ -8,6 +8,7 @@ and never replaces a good body with a bad one.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -61,13 +62,21 @@ def parse_json(body: bytes, *, url: str, content_type: str | None = None) -> Any
 
 
 class _ParsedJson:
-    """Parses a fetched body (inside the client's retry loop) and keeps what it parsed."""
+    """Parses a fetched body (inside the client's retry loop) and keeps what it parsed.
+
+    It runs in the client's worker thread, so the text and the hash of a large curation are
+    made there too, not on the event loop that keeps the host's requests in flight.
+    """
 
     data: Any = None
+    text: str = ""
+    sha256: str = ""
 
     def __call__(self, result: FetchResult) -> None:
         assert result.body is not None
         self.data = parse_json(result.body, url=result.url, content_type=result.content_type)
+        self.text = result.body.decode("utf-8-sig")
+        self.sha256 = hashlib.sha256(result.body).hexdigest()
 
 
 class DocumentFetcher:
@@ -86,7 +95,7 @@ class DocumentFetcher:
 
     async def fetch_json(self, url: str, *, kind: str, conditional: bool = True) -> FetchedDocument:
         """Fetch ``url``; a 304 or an identical body gives the stored content, ``changed=False``."""
-        stored = self._stored(url)
+        stored = await asyncio.to_thread(self._stored, url)
         usable = stored is not None and stored.status == "ok" and stored.body is not None
         etag = stored.etag if (usable and conditional and stored is not None) else None
         last_modified = (
@@ -101,7 +110,7 @@ class DocumentFetcher:
             return FetchedDocument(
                 url=url,
                 kind=kind,
-                data=json.loads(stored.body),
+                data=await asyncio.to_thread(json.loads, stored.body),
                 text=stored.body,
                 sha256=stored.content_sha256 or "",
                 etag=result.etag or stored.etag,
@@ -109,16 +118,13 @@ class DocumentFetcher:
                 http_status=304,
                 changed=False,
             )
-        assert result.body is not None
-        data = parsed.data
-        text = result.body.decode("utf-8-sig")
-        sha256 = hashlib.sha256(result.body).hexdigest()
+        sha256 = parsed.sha256
         changed = not (usable and stored is not None and stored.content_sha256 == sha256)
         return FetchedDocument(
             url=url,
             kind=kind,
-            data=data,
-            text=text,
+            data=parsed.data,
+            text=parsed.text,
             sha256=sha256,
             etag=result.etag,
             last_modified=result.last_modified,

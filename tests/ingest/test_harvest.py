@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import io
 import os
 from pathlib import Path
@@ -12,9 +14,17 @@ from sqlalchemy import func, select
 
 from kaokore.db import BlobStore, Database
 from kaokore.db.models import Annotation, Document, Face, Source
+from kaokore.ingest.harvester import HarvestOptions, harvest
 from kaokore.mirror import sample_dir
 from kaokore.server.app import LocalIIIFServer
-from tests.ingest.harvest_helpers import copy_mirror, edit_json, ground_truth, run_ingest, snapshot
+from tests.ingest.harvest_helpers import (
+    TEST_CLIENT,
+    copy_mirror,
+    edit_json,
+    ground_truth,
+    run_ingest,
+    snapshot,
+)
 
 FEED = "/api/face/as/collection.json"
 
@@ -233,3 +243,32 @@ def test_max_faces_limits_a_trial_run_and_the_next_run_completes(
         assert session.scalar(select(func.count()).select_from(Face)) == len(
             ground_truth()["faces"]
         )
+
+
+def test_a_harvest_keeps_the_heap_it_found_out_of_full_collections_only_while_it_runs(
+    database: Database, server: LocalIIIFServer
+) -> None:
+    """The loaded modules are frozen during a harvest (no 150 ms full collection holds the
+    requests in flight) and the process gets its collector back as it was."""
+    frozen_during: list[int] = []
+
+    class Sink:
+        def total(self, stage: str, n: int) -> None:
+            frozen_during.append(gc.get_freeze_count())
+
+        def advance(self, stage: str, n: int = 1) -> None:
+            frozen_during.append(gc.get_freeze_count())
+
+    assert gc.get_freeze_count() == 0
+    report = asyncio.run(
+        harvest(
+            database,
+            [server.url(FEED)],
+            client_settings=TEST_CLIENT,
+            options=HarvestOptions(dry_run=True),
+            progress=Sink(),
+        )
+    )
+    assert report.ok, report.failures
+    assert frozen_during and min(frozen_during) > 10_000  # every module object, at least
+    assert gc.get_freeze_count() == 0

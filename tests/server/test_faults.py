@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import time
 from pathlib import Path
 
@@ -139,6 +140,21 @@ def test_latency_is_the_answer_time_with_the_work_done_meanwhile(
         http.get(server.url("/docs/plain.json"))
         elapsed = time.monotonic() - started
     assert 0.8 <= elapsed < 1.3  # not 0.8 + 0.5
+
+
+def test_latency_counts_from_the_request_line(mirror: Path) -> None:
+    """The answer time starts when the request arrives, not when its headers are read."""
+    with LocalIIIFServer(mirror, latency=0.8) as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            started = time.monotonic()
+            conn.sendall(b"GET /docs/plain.json HTTP/1.1\r\n")
+            time.sleep(0.5)  # the headers come late
+            conn.sendall(f"Host: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+            first = conn.recv(1 << 20)
+            elapsed = time.monotonic() - started
+    assert first.startswith(b"HTTP/1.1 200")
+    assert 0.8 <= elapsed < 1.25  # not 0.5 + 0.8
 
 
 def _with_overrides(mirror: Path, overrides: dict[str, Override]) -> LocalIIIFServer:
