@@ -143,13 +143,13 @@ class IIIFRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kaokore-iiif"
     timeout = 60
-    # Headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms.
-    disable_nagle_algorithm = True
-    # ...and a buffered writer makes them one write for any answer that fits (every
-    # document and tile of the mirror but the largest curations), flushed when the answer
-    # is complete: the client wakes once per answer, not once for the headers and again
-    # for the body.
+    # An answer that fits the buffered writer (every document and tile of the mirror but
+    # the largest curations) leaves in one write when it is complete, so the client wakes
+    # once per answer, not once for the headers and again for the body.
     wbufsize = 1 << 18
+    # Nagle stays off: a write that follows an unacknowledged one (a larger answer's next
+    # write, the next answer on the connection) would wait ~40 ms for a delayed ACK.
+    disable_nagle_algorithm = True
     _fault: str | None = None  # the injected fault of the current request, for the log
     _recorded = False  # whether the current request has been logged
     _due = 0.0  # when the answer may leave (time.monotonic), see latency
