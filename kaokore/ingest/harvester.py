@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -575,40 +575,43 @@ async def harvest(
     options = options or HarvestOptions()
     progress = progress or _NoProgress()
     urls = resolve_sources(database, sources)
-    with _imports_frozen():
-        return await _harvest(database, urls, client_settings, transport, options, progress)
-
-
-async def _harvest(
-    database: Database,
-    urls: list[str],
-    client_settings: ClientSettings | None,
-    transport: httpx.AsyncBaseTransport | None,
-    options: HarvestOptions,
-    progress: ProgressSink,
-) -> HarvestReport:
-    async with make_client(client_settings, transport=transport) as client:
-        client.on_host_down = getattr(progress, "host_down", None)
-        run = _Harvest(database, client, options, progress)
-        try:
-            if options.images and not options.dry_run:
-                await _remove_temporaries(database)
-            for url in urls:
-                await run.source(url)
-            await asyncio.gather(*run.crop_tasks)
-            if options.images and not options.dry_run:
-                # Every other pending crop: earlier runs' failures, faces of unchanged
-                # curations, and all of them when crops were not pipelined.
-                await run.crops_of(None, exclude=run.crops_started)
-        finally:
-            for task in run.crop_tasks:
-                task.cancel()
-            run.claims.close()
-        _count_requests(run.report, client)
+    async with _run(database, client_settings, transport, options, progress) as run:
+        if options.images and not options.dry_run:
+            await _remove_temporaries(database)
+        for url in urls:
+            await run.source(url)
+        await asyncio.gather(*run.crop_tasks)
+        if options.images and not options.dry_run:
+            # Every other pending crop: earlier runs' failures, faces of unchanged
+            # curations, and all of them when crops were not pipelined.
+            await run.crops_of(None, exclude=run.crops_started)
     faces = run.report.counts["faces"]
     if not options.dry_run and (faces["new"] or faces["deleted"]):
         await asyncio.to_thread(database.analyze)
     return run.report
+
+
+@contextlib.asynccontextmanager
+async def _run(
+    database: Database,
+    client_settings: ClientSettings | None,
+    transport: httpx.AsyncBaseTransport | None,
+    options: HarvestOptions,
+    progress: ProgressSink,
+) -> AsyncIterator[_Harvest]:
+    """One run's client, state and claims, whatever it harvests; at its end the tasks it
+    left are cancelled, its claims released and what went over the wire counted."""
+    with _imports_frozen():
+        async with make_client(client_settings, transport=transport) as client:
+            client.on_host_down = getattr(progress, "host_down", None)
+            run = _Harvest(database, client, options, progress)
+            try:
+                yield run
+            finally:
+                for task in run.crop_tasks:
+                    task.cancel()
+                run.claims.close()
+            _count_requests(run.report, client)
 
 
 @contextlib.contextmanager
@@ -654,14 +657,7 @@ async def fetch_crops_only(
     """The crop stage alone (after an official import, say)."""
     options = options or HarvestOptions()
     progress = progress or _NoProgress()
-    with _imports_frozen():
-        async with make_client(client_settings, transport=transport) as client:
-            client.on_host_down = getattr(progress, "host_down", None)
-            run = _Harvest(database, client, options, progress)
-            try:
-                await _remove_temporaries(database)
-                await run.crops_of(None)
-            finally:
-                run.claims.close()
-            _count_requests(run.report, client)
+    async with _run(database, client_settings, transport, options, progress) as run:
+        await _remove_temporaries(database)
+        await run.crops_of(None)
     return run.report
