@@ -49,6 +49,7 @@ __all__ = [
     "ReleaseExistsError",
     "UnknownValueError",
     "UsageError",
+    "flag_name",
     "operational_error",
 ]
 
@@ -83,6 +84,13 @@ class ArgumentError(UsageError):
         """The message with the argument called ``name`` (a flag, a URL parameter)."""
         shown = repr(self.value) if isinstance(self.value, str) else str(self.value)
         return f"{name} {shown}: {self.reason}"
+
+
+def flag_name(argument: str) -> str:
+    """How a command line spells the library argument ``argument``: ``record_id`` ->
+    ``--record-id``. Both CLIs (kaokore's and ``python -m kaokore.learn``) use it, so a
+    library error names the same flag in either."""
+    return "--" + argument.replace("_", "-")
 
 
 class UnknownValueError(ArgumentError):

@@ -23,7 +23,7 @@ from rich.console import Console
 
 from kaokore.config import DB_ENV, HOME_ENV, Settings
 from kaokore.db import Database, open_database, open_readonly
-from kaokore.errors import ArgumentError, KaokoreError, UsageError
+from kaokore.errors import ArgumentError, KaokoreError, UsageError, flag_name
 from kaokore.face_filter import FaceFilter, filter_fields
 
 __all__ = [
@@ -163,7 +163,7 @@ def flag_of(argument: str) -> str:
     ``record_id`` -> ``--record-id``: the one rule, used to make the filter options and to
     word library errors, so the two cannot disagree.
     """
-    return _SPELLED.get(argument, "--" + argument.replace("_", "-"))
+    return _SPELLED.get(argument, flag_name(argument))
 
 
 def cli_message(exc: KaokoreError) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kaokore.errors import ArgumentError, KaokoreError, UsageError
+from kaokore.errors import ArgumentError, KaokoreError, UsageError, flag_name
 
 __all__ = ["main"]
 
@@ -389,9 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KaokoreError as exc:
         # A library argument is worded as this parser's flag (the same spelling as kaokore's).
         message = (
-            exc.worded("--" + exc.argument.replace("_", "-"))
-            if isinstance(exc, ArgumentError)
-            else str(exc)
+            exc.worded(flag_name(exc.argument)) if isinstance(exc, ArgumentError) else str(exc)
         )
         print(f"Error: {message}", file=sys.stderr)
         return exc.exit_code
